@@ -13,7 +13,6 @@ import os
 import re
 import socket
 import subprocess
-import tempfile
 import urllib.parse
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from fer.atomic import atomic_write
 from fer.labels import default_class_names
 from fer.registry import build_model, get_spec
 
@@ -38,7 +38,7 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, unsafe or does not fit its model; the message names the file."""
 
 
-def save_checkpoint(model: nn.Module, directory: str | os.PathLike, **meta: Any) -> Path:
+def save_checkpoint(model: nn.Module, directory: str | os.PathLike, /, **meta: Any) -> Path:
     """Write ``model.safetensors`` and ``meta.json`` into ``directory`` (created if needed), atomically.
 
     ``meta`` adds to or overrides the recorded fields: typically ``data``, ``metrics``,
@@ -49,7 +49,7 @@ def save_checkpoint(model: nn.Module, directory: str | os.PathLike, **meta: Any)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     weights = directory / WEIGHTS_FILE
-    _atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt", "model": spec.name}))
+    atomic_write(weights, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt", "model": spec.name}))
     num_classes = model.head.out_features
     record: dict[str, Any] = {
         "format": FORMAT,
@@ -69,7 +69,7 @@ def save_checkpoint(model: nn.Module, directory: str | os.PathLike, **meta: Any)
     if len(record["class_names"]) != num_classes:
         raise ValueError(f"{len(record['class_names'])} class names for a {num_classes}-way head")
     text = json.dumps(record, indent=2, default=_json_default)
-    _atomic_write(directory / META_FILE, lambda tmp: Path(tmp).write_text(text + "\n"))
+    atomic_write(directory / META_FILE, lambda tmp: tmp.write_text(text + "\n"))
     return directory
 
 
@@ -229,18 +229,6 @@ def _check_fits(model: nn.Module, state: dict[str, torch.Tensor], path: Path) ->
             if items:
                 problems.append(f"{len(items)} {label} (e.g. {', '.join(items[:3])})")
         raise CheckpointError(f"{path}: does not fit {model.spec.name}: " + "; ".join(problems))
-
-
-def _atomic_write(target: Path, write: Any) -> None:
-    # Write beside the target and rename: a crash never leaves a half-written checkpoint behind.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,131 @@
+"""Training throughput on this machine: our batched tensor pipeline vs a per-sample PIL DataLoader.
+
+The PIL pipeline is how the papers' public code feeds its models (a torchvision ``Dataset`` of PIL
+images, ``transforms.Compose`` per sample, a ``DataLoader``). Both run the same model, optimiser
+and batch size, interleaved round by round in one process; we report median images/s and the ratio.
+
+    python bench/train_throughput.py                      # all four models, synthetic faces
+    python bench/train_throughput.py --models resemotenet --data ../shared/data/fer2013 --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import fer  # noqa: E402
+from fer.data import load_dataset, make_synthetic_faces  # noqa: E402
+from fer.preprocess import random_hflip, to_model_input  # noqa: E402
+
+
+class PILFaces(Dataset):
+    """Per-sample pipeline: uint8 array -> PIL -> resize, 3 channels, flip, tensor, normalise."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, spec: fer.ModelSpec) -> None:
+        self.images, self.labels = images, labels
+        self.transform = transforms.Compose(
+            [
+                transforms.Resize((spec.input.size, spec.input.size)),
+                transforms.Grayscale(num_output_channels=3),
+                transforms.RandomHorizontalFlip(),
+                transforms.ToTensor(),
+                transforms.Normalize(spec.input.mean, spec.input.std),
+            ]
+        )
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.transform(Image.fromarray(self.images[i])), int(self.labels[i])
+
+
+def step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> None:
+    loss = F.cross_entropy(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+def tensor_round(model, opt, images, labels, batch, steps, gen) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    for _ in range(steps):
+        idx = torch.randint(len(images), (batch,), generator=gen)
+        faces = random_hflip(images[idx], gen)
+        step(model, opt, to_model_input(faces, model.spec.input), labels[idx])
+    return batch * steps / (time.perf_counter() - start)
+
+
+def pil_round(model, opt, loader, steps) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    seen = 0
+    for i, (x, y) in enumerate(loader):
+        if i == steps:
+            break
+        step(model, opt, x, y)
+        seen += len(y)
+    return seen / (time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=",".join(fer.list_models()))
+    p.add_argument("--data", help="a dataset path (default: 512 synthetic 48x48 faces)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--steps", type=int, default=3, help="training steps per round and pipeline")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--workers", type=int, default=0, help="DataLoader workers for the PIL pipeline")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.data:
+        faces = load_dataset(args.data)["train"]
+    else:
+        faces = make_synthetic_faces(512, size=48, seed=0)
+    images, labels = torch.from_numpy(faces.images), torch.from_numpy(faces.labels)
+    print(
+        f"{len(faces)} faces {faces.images.shape[1]}x{faces.images.shape[2]}, batch {args.batch_size}, "
+        f"{args.steps} steps x {args.rounds} rounds, {args.threads} threads, PIL workers {args.workers}"
+    )
+    print(f"{'model':<20} {'tensor img/s':>13} {'PIL img/s':>10} {'ratio':>6}")
+    for name in args.models.split(","):
+        torch.manual_seed(0)
+        model = fer.build_model(name).train()
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        loader = DataLoader(
+            PILFaces(faces.images, faces.labels, model.spec),
+            batch_size=args.batch_size,
+            shuffle=True,
+            num_workers=args.workers,
+            drop_last=True,
+        )
+        gen = torch.Generator().manual_seed(0)
+        tensor_round(model, opt, images, labels, args.batch_size, 1, gen)  # warm-up, both paths
+        pil_round(model, opt, loader, 1)
+        ours, theirs, ratios = [], [], []
+        for _ in range(args.rounds):  # interleaved: a busy neighbour slows both alike
+            a = tensor_round(model, opt, images, labels, args.batch_size, args.steps, gen)
+            b = pil_round(model, opt, loader, args.steps)
+            ours.append(a)
+            theirs.append(b)
+            ratios.append(a / b)
+        print(
+            f"{name:<20} {statistics.median(ours):>13.1f} {statistics.median(theirs):>10.1f} "
+            f"{statistics.median(ratios):>5.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
