@@ -1,0 +1,151 @@
+"""One call from a photo to every face's predictions and explanations: ``fer.analyze(image)``."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fer.explain.cam import compute_cam
+from fer.faces import Face, detect_faces, face_tensor, whole_image_face
+from fer.images import ImageSource, load_image
+from fer.registry import list_models
+from fer.zoo import LoadedModel, ModelZoo
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """One model's reading of one face."""
+
+    probs: dict[str, float]  # the model's own class names -> probability
+    top: str
+    cam: np.ndarray | None  # float32 in [0, 1], the size of the model's input crop
+    cam_class: str | None  # the class the map explains
+    trained: bool  # False: no checkpoint was found, the weights are untrained
+    note: str
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """A face in the photo and what each model makes of it."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h in the photo
+    face: Face
+    models: dict[str, ModelResult]
+
+    @property
+    def whole_image(self) -> bool:
+        return self.face.whole_image
+
+
+class Analyzer:
+    """Detects faces and runs the models on them; models load lazily through a shared :class:`ModelZoo`."""
+
+    def __init__(self, zoo: ModelZoo | None = None) -> None:
+        self.zoo = zoo or ModelZoo()
+
+    def faces(self, image: ImageSource | np.ndarray, whole_image: bool = False) -> tuple[np.ndarray, list[Face]]:
+        """The RGB photo and its faces; the whole photo as one face when none is found and ``whole_image``."""
+        rgb = load_image(image)
+        found = detect_faces(rgb)
+        if not found and whole_image:
+            found = [whole_image_face(rgb)]
+        return rgb, found
+
+    def analyze(
+        self,
+        image: ImageSource | np.ndarray,
+        models: Sequence[str] | None = None,
+        cam: str | None = "gradcam",
+        *,
+        target: str | None = None,
+        layer: str | None = None,
+        whole_image: bool = False,
+    ) -> list[FaceResult]:
+        """See :func:`analyze`."""
+        _, faces = self.faces(image, whole_image)
+        return self.analyze_faces(faces, models, cam, target=target, layer=layer)
+
+    def analyze_faces(
+        self,
+        faces: Sequence[Face],
+        models: Sequence[str] | None = None,
+        cam: str | None = "gradcam",
+        *,
+        target: str | None = None,
+        layer: str | None = None,
+    ) -> list[FaceResult]:
+        """Run ``models`` (default: all) on already detected ``faces``, all faces of a model in one batch."""
+        names = list(models) if models is not None else list_models()
+        per_model = {name: self._run(self.zoo.get(name), faces, cam, target, layer) for name in names}
+        return [
+            FaceResult(box=face.box, face=face, models={name: per_model[name][i] for name in names})
+            for i, face in enumerate(faces)
+        ]
+
+    def _run(
+        self, loaded: LoadedModel, faces: Sequence[Face], cam: str | None, target: str | None, layer: str | None
+    ) -> list[ModelResult]:
+        if not faces:
+            return []
+        model, classes = loaded.model, loaded.class_names
+        x = torch.cat([face_tensor(face, model.spec.input) for face in faces]).to(next(model.parameters()).device)
+        x = x.contiguous(memory_format=torch.channels_last)
+        if target is not None and target not in classes:
+            raise ValueError(f"{model.spec.name} has no class {target!r}; its classes: {', '.join(classes)}")
+        maps: np.ndarray | None = None
+        explained: list[int | None] = [None] * len(faces)
+        if cam is None:
+            with torch.inference_mode():
+                logits = model(x)
+        else:
+            result = compute_cam(model, x, cam, targets=classes.index(target) if target else None, layer=layer)
+            logits, maps, explained = result.logits, result.cams, result.targets
+        probs = logits.float().softmax(1).cpu().numpy()
+        return [
+            ModelResult(
+                probs={c: float(p) for c, p in zip(classes, probs[i])},
+                top=classes[int(probs[i].argmax())],
+                cam=None if maps is None else maps[i],
+                cam_class=None if explained[i] is None else classes[explained[i]],
+                trained=loaded.trained,
+                note=loaded.note,
+            )
+            for i in range(len(faces))
+        ]
+
+
+_default: Analyzer | None = None
+_default_guard = threading.Lock()
+
+
+def default_analyzer() -> Analyzer:
+    """The process-wide analyzer (checkpoints from ``FER_CHECKPOINTS`` or ./checkpoints), created on first use."""
+    global _default
+    with _default_guard:
+        if _default is None:
+            _default = Analyzer(ModelZoo(os.environ.get("FER_CHECKPOINTS")))
+        return _default
+
+
+def analyze(
+    image: ImageSource | np.ndarray,
+    models: Sequence[str] | None = None,
+    cam: str | None = "gradcam",
+    *,
+    target: str | None = None,
+    layer: str | None = None,
+    whole_image: bool = False,
+) -> list[FaceResult]:
+    """Every face in ``image`` (a path, bytes, PIL image or RGB array), each read by ``models`` (None: all four).
+
+    ``cam`` picks the map (``"gradcam"``, ``"gradcam++"``, ``"xgradcam"``, ``"hirescam"``, ``"layercam"``,
+    ``"eigencam"``, ``"scorecam"``; None skips maps), explaining the top class or ``target`` (a class name),
+    at the model's registered layer or ``layer``. With ``whole_image=True`` a photo without a detected face
+    is analysed whole. Models without a checkpoint run untrained and say so (``trained=False``).
+    """
+    return default_analyzer().analyze(image, models, cam, target=target, layer=layer, whole_image=whole_image)

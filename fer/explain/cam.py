@@ -1,0 +1,149 @@
+"""Class activation maps through pytorch-grad-cam, with a faster path for the methods that allow one.
+
+The straightforward way (``with GradCAM(model, [layer]) as cam: cam(x)``) runs the whole forward
+pass with autograd, back-propagates through the whole network, and needs a second forward pass
+for the probabilities. The fast path here runs the layers before the target without autograd,
+makes the target's output the leaf of a small graph, back-propagates only through the layers
+after it, and returns the logits of that same forward pass. The map itself is computed by the
+library's own ``get_cam_image`` of the chosen method and scaled with its ``scale_cam_image``, so
+both paths give the same map (a test checks it). It also works where the library fails: a target
+inside a frozen backbone, and a target whose output is modified in place downstream.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pytorch_grad_cam.utils.image import scale_cam_image
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from torch import nn
+
+from fer.explain.methods import FAST_METHODS, GRADIENT_FREE, cam_class
+from fer.registry import get_cam_target_layer
+
+_LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def model_lock(model: nn.Module) -> threading.RLock:
+    """One lock per model: CAM hooks live on the shared module, so two threads must not interleave on it."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(model)
+        if lock is None:
+            lock = _LOCKS[model] = threading.RLock()
+        return lock
+
+
+@dataclass(frozen=True)
+class CamResult:
+    """Maps in [0, 1] at the input's size, the logits of the same forward pass, and the explained classes."""
+
+    cams: np.ndarray  # float32 (N, H, W)
+    logits: torch.Tensor  # (N, K)
+    targets: list[int]
+
+
+def compute_cam(
+    model: nn.Module,
+    x: torch.Tensor,
+    method: str = "gradcam",
+    targets: Sequence[int | None] | int | None = None,
+    layer: str | None = None,
+) -> CamResult:
+    """CAMs of ``model`` on the normalised batch ``x`` for ``targets`` (class indices; None: the top class).
+
+    ``layer`` names any submodule (default: the model's registered CAM target).
+    """
+    cls = cam_class(method)
+    target_layer = get_cam_target_layer(model, layer)
+    model.eval()
+    with model_lock(model):
+        if method in FAST_METHODS:
+            return _fast_cam(model, x, cls, target_layer, targets, needs_grad=method not in GRADIENT_FREE)
+        return _library_cam(model, x, cls, target_layer, targets)
+
+
+def library_cam(
+    model: nn.Module,
+    x: torch.Tensor,
+    method: str = "gradcam",
+    targets: Sequence[int | None] | int | None = None,
+    layer: str | None = None,
+) -> CamResult:
+    """The plain pytorch-grad-cam way, as its README shows it (the reference the fast path is checked against)."""
+    model.eval()
+    with model_lock(model):
+        return _library_cam(model, x, cam_class(method), get_cam_target_layer(model, layer), targets)
+
+
+def _resolve_targets(targets: Sequence[int | None] | int | None, logits: torch.Tensor) -> list[int]:
+    top = logits.argmax(1).tolist()
+    if targets is None or isinstance(targets, int):
+        return top if targets is None else [targets] * len(top)
+    if len(targets) != len(top):
+        raise ValueError(f"{len(targets)} targets for a batch of {len(top)}")
+    return [t if t is not None else best for t, best in zip(targets, top)]
+
+
+def _library_cam(model: nn.Module, x: torch.Tensor, cls: type, layer: nn.Module, targets) -> CamResult:  # noqa: ANN001
+    with torch.no_grad():
+        logits = model(x)
+    classes = _resolve_targets(targets, logits)
+    with cls(model=model, target_layers=[layer]) as cam:  # the context manager releases the hooks
+        maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in classes])
+    return CamResult(np.asarray(maps, dtype=np.float32), logits, classes)
+
+
+class _Capture:
+    """Forward hook: keep the target layer's first output as a grad leaf and switch autograd on after it."""
+
+    def __init__(self, needs_grad: bool) -> None:
+        self.needs_grad = needs_grad
+        self.activation: torch.Tensor | None = None
+
+    def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
+        if self.activation is not None:  # a module called twice: the library also uses the first call
+            return None
+        self.activation = output.detach().requires_grad_(self.needs_grad)
+        torch.set_grad_enabled(self.needs_grad)  # the layers after the target build a graph; those before did not
+        # A clone goes on, so in-place ops downstream (ReLU(inplace=True), +=) cannot overwrite the saved map.
+        return self.activation.clone()
+
+
+def _fast_cam(
+    model: nn.Module,
+    x: torch.Tensor,
+    cls: type,
+    layer: nn.Module,
+    targets,
+    needs_grad: bool,  # noqa: ANN001
+) -> CamResult:
+    capture = _Capture(needs_grad)
+    handle = layer.register_forward_hook(capture)
+    try:
+        with torch.no_grad():  # restored on exit, whatever the hook switched on
+            logits = model(x)
+            if capture.activation is None:
+                raise ValueError(f"the target layer {type(layer).__name__} was not used by the forward pass")
+            classes = _resolve_targets(targets, logits)
+            activation = capture.activation
+            grads = None
+            if needs_grad:
+                with torch.enable_grad():
+                    score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
+                    (grads,) = torch.autograd.grad(score, activation)
+    finally:
+        handle.remove()
+    method = cls(model=model, target_layers=[])  # no layers: no hooks; we only borrow its get_cam_image
+    acts = activation.detach().cpu().numpy()
+    grads_np = grads.cpu().numpy() if grads is not None else None
+    cam = method.get_cam_image(x, layer, [ClassifierOutputTarget(c) for c in classes], acts, grads_np, False)
+    # The library's own post-processing for one target layer: ReLU, scale to the input, then aggregate.
+    cam = scale_cam_image(np.maximum(cam, 0), (x.shape[-1], x.shape[-2]))
+    cam = scale_cam_image(np.maximum(cam, 0))
+    return CamResult(np.asarray(cam, dtype=np.float32), logits.detach(), classes)
