@@ -26,6 +26,7 @@ from torch import nn
 from fer.explain.methods import FAST_METHODS, GRADIENT_FREE, cam_class
 from fer.registry import get_cam_target_layer
 
+Targets = Sequence[int | None] | int | None
 _LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
 _LOCKS_GUARD = threading.Lock()
 
@@ -81,7 +82,7 @@ def library_cam(
         return _library_cam(model, x, cam_class(method), get_cam_target_layer(model, layer), targets)
 
 
-def _resolve_targets(targets: Sequence[int | None] | int | None, logits: torch.Tensor) -> list[int]:
+def _resolve_targets(targets: Targets, logits: torch.Tensor) -> list[int]:
     top = logits.argmax(1).tolist()
     if targets is None or isinstance(targets, int):
         return top if targets is None else [targets] * len(top)
@@ -90,7 +91,7 @@ def _resolve_targets(targets: Sequence[int | None] | int | None, logits: torch.T
     return [t if t is not None else best for t, best in zip(targets, top)]
 
 
-def _library_cam(model: nn.Module, x: torch.Tensor, cls: type, layer: nn.Module, targets) -> CamResult:  # noqa: ANN001
+def _library_cam(model: nn.Module, x: torch.Tensor, cls: type, layer: nn.Module, targets: Targets) -> CamResult:
     with torch.no_grad():
         logits = model(x)
     classes = _resolve_targets(targets, logits)
@@ -120,8 +121,8 @@ def _fast_cam(
     x: torch.Tensor,
     cls: type,
     layer: nn.Module,
-    targets,
-    needs_grad: bool,  # noqa: ANN001
+    targets: Targets,
+    needs_grad: bool,
 ) -> CamResult:
     capture = _Capture(needs_grad)
     handle = layer.register_forward_hook(capture)
