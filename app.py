@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from demo import build_demo
+from demo import CSS, build_demo
+from demo.runtime import limit_malloc_arenas
 
 
 def main() -> None:
@@ -16,7 +17,13 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args()
-    build_demo(args.checkpoints).queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+    limit_malloc_arenas()  # before the server starts its threads
+    demo = build_demo(args.checkpoints)
+    demo.studio.start_background_work()
+    # At most two requests run at once: more would only split two CPU cores further.
+    demo.queue(default_concurrency_limit=2, max_size=64).launch(
+        server_name=args.host, server_port=args.port, css=CSS, show_error=True
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The Gradio studio: a thin layer over the ``fer`` library."""
 
-from demo.app import build_demo
+from demo.app import CSS, build_demo
 
-__all__ = ["build_demo"]
+__all__ = ["CSS", "build_demo"]

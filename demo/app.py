@@ -1,51 +1,75 @@
-"""The Gradio Blocks of the studio. Building it is cheap: models load when first used."""
+"""The Gradio Blocks of the studio: tabs laid out over one shared :class:`Studio`. Building it loads no model."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import gradio as gr
 
-import fer
-from fer.zoo import checkpoint_root, locate
+from demo import api
+from demo.studio import Studio
+from demo.tabs import about, analyze, compare, confusion, embeddings, evaluate, explain, live
+
+TITLE = "FER explainability studio"
+CSS = "#agreement {font-size: 1.1em}"
 
 
-def model_table(root: str | None = None) -> list[list[str]]:
-    """One row per model: name, paper, year, input, reported accuracy, checkpoint status."""
-    rows = []
-    for name in fer.list_models():
-        spec = fer.get_spec(name)
-        where = locate(name, root)
-        status = {
-            True: f"trained ({where.source})",
-            False: "untrained weights (no checkpoint)",
-            None: f"on the Hub: {where.source}",
-        }[where.found]
-        reported = ", ".join(f"{k} {v:.2f}%" for k, v in spec.reported.items())
-        rows.append(
-            [
-                spec.display_name,
-                spec.paper.title,
-                str(spec.paper.year or "n/a"),
-                f"{spec.input.size}x{spec.input.size}",
-                reported,
-                status,
-            ]
-        )
-    return rows
+def example_photos() -> list[str]:
+    """scikit-image's public-domain photos with people, written once to a temp folder (nothing shipped)."""
+    from PIL import Image
+    from skimage import data
+
+    folder = Path(tempfile.gettempdir()) / "fer-studio-examples"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name in ("astronaut", "camera"):
+        path = folder / f"{name}.png"
+        if not path.exists():
+            Image.fromarray(getattr(data, name)()).save(path)
+        paths.append(str(path))
+    return paths
 
 
-def build_demo(checkpoints: str | None = None) -> gr.Blocks:
+def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> gr.Blocks:
     """The studio's page. ``checkpoints``: a directory or Hub id (default ``FER_CHECKPOINTS`` or ./checkpoints)."""
-    root = checkpoint_root(checkpoints)
-    with gr.Blocks(title="FER explainability studio") as demo:
+    studio = studio or Studio(checkpoints)
+    with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(
-            "# FER explainability studio\n"
-            "Four published facial-expression-recognition models, side by side. "
-            f"Checkpoints are read from `{root}`."
+            f"# {TITLE}\nFour published facial-expression-recognition models side by side: what they predict "
+            f"and where they look.\n\n{studio.checkpoint_status()}"
         )
-        gr.Dataframe(
-            value=model_table(root),
-            headers=["model", "paper", "year", "input", "paper reports", "checkpoint"],
-            interactive=False,
-            label="Models",
-        )
+        shared = {"analysis": gr.State(None), "uploads": gr.State({})}
+        with gr.Tabs():
+            with gr.Tab("Analyze", id="analyze"):
+                analyze.build(studio, shared, example_photos())
+            with gr.Tab("Live webcam", id="live"):
+                live.build(studio, shared)
+            with gr.Tab("Compare models", id="compare") as compare_tab:
+                compare.build(studio, shared)
+            with gr.Tab("Explain", id="explain"):
+                explain.build(studio, shared)
+            with gr.Tab("Embeddings", id="embeddings"):
+                embeddings.build(studio, shared)
+            with gr.Tab("Confusion matrix", id="confusion"):
+                confusion.build(studio, shared)
+            with gr.Tab("Evaluate your data", id="evaluate"):
+                evaluate.build(studio, shared)
+            with gr.Tab("About", id="about") as about_tab:
+                about.build(studio, shared)
+        fn, inputs, outputs = shared["compare_refresh"]
+        compare_tab.select(fn, inputs, outputs, api_name=False, concurrency_limit=1)
+        fn, inputs, outputs = shared["about_refresh"]
+        about_tab.select(fn, inputs, outputs, api_name=False)
+        with gr.Row(visible=False):  # the /predict endpoint for gradio_client
+            image_in, models_in, cam_in = gr.File(type="filepath"), gr.Textbox(), gr.Textbox()
+            result = gr.JSON()
+            gr.Button().click(
+                lambda i, m, c: api.predict(studio, i, m, c),
+                [image_in, models_in, cam_in],
+                result,
+                api_name="predict",
+                concurrency_limit=2,
+            )
+    demo.studio = studio
     return demo

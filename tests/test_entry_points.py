@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import fer
-from demo.app import build_demo, model_table
+from demo.app import build_demo
 from fer.zoo import locate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,14 +54,25 @@ def test_locate_finds_a_trained_checkpoint(tmp_path: Path, monkeypatch: pytest.M
 
 def test_app_page_says_which_models_are_trained(tmp_path: Path) -> None:
     fer.save_checkpoint(fer.build_model("convcut"), tmp_path / "convcut")
-    rows = {row[0]: row[-1] for row in model_table(str(tmp_path))}
-    assert rows["Conv-cut"].startswith("trained")
-    assert rows["ResEmoteNet"] == "untrained weights (no checkpoint)"
     demo = build_demo(str(tmp_path))
+    status = demo.studio.checkpoint_status()
+    assert f"Conv-cut: trained checkpoint `{tmp_path / 'convcut'}`" in status
+    assert "ResEmoteNet: **untrained weights** (no checkpoint)" in status
+    assert demo.studio.zoo.loaded() == []  # building the page loads no model
     _, url, _ = demo.launch(prevent_thread_lock=True, server_port=None, quiet=True)
     try:
         config = urllib.request.urlopen(url.rstrip("/") + "/config", timeout=30).read().decode()
     finally:
         demo.close()
-    assert "untrained weights (no checkpoint)" in config
-    assert "FER explainability studio" in config
+    assert "untrained weights" in config and "FER explainability studio" in config
+    for tab in (
+        "Analyze",
+        "Live webcam",
+        "Compare models",
+        "Explain",
+        "Embeddings",
+        "Confusion matrix",
+        "Evaluate your data",
+        "About",
+    ):
+        assert f'"{tab}"' in config

@@ -1,0 +1,103 @@
+"""What every tab shares: the analyzer (models loaded lazily, once), evaluation artifacts, the embedding cache.
+
+One ``Studio`` serves all users; anything per user lives in ``gr.State`` (never here), so results
+never cross between sessions.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fer
+from fer.analyze import Analyzer
+from fer.embeddings import EmbeddingCache, warm_up_umap
+from fer.evaluation import load_artifact
+from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
+from fer.stats import count_macs, count_parameters, measure_latency
+from fer.zoo import ModelZoo, checkpoint_root, locate
+
+CHECKPOINT_SOURCE = "trained checkpoints"
+UPLOAD_SOURCE = "your data"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """An evaluation artifact of one model: metrics plus per-sample arrays."""
+
+    model: str
+    path: Path
+    metrics: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def label(self) -> str:
+        m = self.metrics
+        return f"{m.get('dataset', '?')} {m.get('split', '?')}, {m['n_samples']} faces"
+
+
+class Studio:
+    """The app's shared, thread-safe back end: a thin layer over ``fer``."""
+
+    def __init__(self, checkpoints: str | None = None) -> None:
+        self.root = checkpoint_root(checkpoints)
+        self.zoo = ModelZoo(self.root)
+        self.analyzer = Analyzer(self.zoo)
+        self.embeddings = EmbeddingCache(max_items=64)
+        self._stats: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def start_background_work(self) -> None:
+        """UMAP's numba compile (~15-25 s) is paid at start-up in a daemon thread, never inside a request."""
+        warm_up_umap(block=False)
+
+    def checkpoint_status(self) -> str:
+        """One line per model: trained checkpoint found, or untrained weights (checked without loading)."""
+        lines = []
+        for name in fer.list_models():
+            where = locate(name, self.root)
+            state = {
+                True: f"trained checkpoint `{where.source}`",
+                False: "**untrained weights** (no checkpoint)",
+                None: f"checkpoint on the Hub `{where.source}`",
+            }[where.found]
+            lines.append(f"- {fer.get_spec(name).display_name}: {state}")
+        return f"Checkpoints from `{self.root}`:\n" + "\n".join(lines)
+
+    # --- artifacts -------------------------------------------------------------------------------------------
+    def artifact(self, model: str, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> Artifact | None:
+        """The model's artifact from the checkpoints (train.py's output) or from this session's uploaded data."""
+        if source == UPLOAD_SOURCE:
+            directory = (uploads or {}).get(model)
+        else:
+            directory = Path(locate(model, self.root).source)
+        if directory is None or not (Path(directory) / METRICS_FILE).exists():
+            return None
+        if not (Path(directory) / PREDICTIONS_FILE).exists():
+            return None
+        metrics, arrays = load_artifact(directory)
+        return Artifact(model, Path(directory), metrics, arrays)
+
+    def artifacts(self, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> dict[str, Artifact]:
+        found = {name: self.artifact(name, source, uploads) for name in fer.list_models()}
+        return {k: v for k, v in found.items() if v is not None}
+
+    # --- model facts -----------------------------------------------------------------------------------------
+    def stats(self, model: str, measure: bool = False) -> dict[str, float]:
+        """Parameters and MACs (computed once), CPU latency when ``measure`` (the model must be loaded)."""
+        with self._lock:
+            cached = self._stats.get(model)
+        if cached is None or (measure and "latency_ms" not in cached):
+            loaded = self.zoo.get(model)
+            cached = dict(cached or {})
+            cached.setdefault("params_m", count_parameters(loaded.model) / 1e6)
+            cached.setdefault("gmacs", count_macs(loaded.model) / 1e9)
+            if measure:
+                cached["latency_ms"] = measure_latency(loaded.model) * 1000
+            with self._lock:
+                self._stats[model] = cached
+        return cached

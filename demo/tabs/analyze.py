@@ -1,0 +1,130 @@
+"""Analyze: a photo in, the four models side by side: probabilities, top class, CAM overlay, agreement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import fer
+from demo.studio import Studio
+from demo.views import agreement_line, draw_boxes, model_caption
+from fer.explain.methods import CAM_LABELS
+from fer.explain.overlay import overlay_on_crop
+from fer.images import ImageError, load_image
+
+TOP = "top class"
+MODEL_IDS = fer.list_models()
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(fer.get_spec(m).display_name, m) for m in MODEL_IDS]
+
+
+def cam_choices() -> list[tuple[str, str]]:
+    return [(label, key) for key, label in CAM_LABELS.items()]
+
+
+def run_analysis(
+    studio: Studio,
+    upload: str | None,
+    snapshot: np.ndarray | None,
+    method: str,
+    target: str,
+    models: list[str],
+    whole: bool,
+) -> tuple[dict[str, Any] | None, str]:
+    """The session's analysis state (photo + faces), or None and a message saying what went wrong."""
+    source = upload if upload is not None else snapshot
+    if source is None:
+        return None, "Upload a photo, take a webcam snapshot or paste one, then press Analyze."
+    if not models:
+        return None, "Choose at least one model."
+    try:
+        photo = load_image(source)
+    except ImageError as exc:
+        return None, f"⚠️ {exc}"
+    _, faces = studio.analyzer.faces(photo, whole_image=whole)
+    if not faces:
+        return {"photo": photo, "faces": []}, (
+            "No face found. Tick *No face found? Analyse the whole image* to read the whole photo as one face."
+        )
+    results = studio.analyzer.analyze_faces(faces, models, method, target=None if target == TOP else target)
+    return {"photo": photo, "faces": results, "method": method}, ""
+
+
+def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[Any]:
+    """Outputs for the chosen face: boxes, face picker, summary, then a (label, CAM) pair per model slot."""
+    slots: list[Any] = []
+    if not state or not state["faces"]:
+        photo = None if not state else state["photo"]
+        for name in MODEL_IDS:
+            slots += [
+                gr.update(value=None, visible=True, label=fer.get_spec(name).display_name),
+                gr.update(value=None, visible=True),
+            ]
+        return [photo, gr.update(choices=[], value=None, visible=False), message, *slots]
+    faces = state["faces"]
+    face_index = min(max(face_index, 0), len(faces) - 1)
+    face = faces[face_index]
+    method = CAM_LABELS.get(state.get("method"), "CAM")
+    for name in MODEL_IDS:
+        result = face.models.get(name)
+        if result is None:
+            slots += [gr.update(visible=False), gr.update(visible=False)]
+            continue
+        overlay = overlay_on_crop(face.face.gray, result.cam) if result.cam is not None else None
+        caption = model_caption(name, result.trained)
+        slots += [
+            gr.update(value=result.probs, label=f"{caption}: {result.top}", visible=True),
+            gr.update(value=overlay, label=f"{method} for '{result.cam_class}' ({caption})", visible=True),
+        ]
+    picker = gr.update(
+        choices=[(f"face {i + 1}", i) for i in range(len(faces))], value=face_index, visible=len(faces) > 1
+    )
+    lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
+    summary = lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
+    return [draw_boxes(state["photo"], faces, face_index), picker, summary, *slots]
+
+
+def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
+    state = shared["analysis"]
+    with gr.Row():
+        with gr.Column(scale=1):
+            upload = gr.File(label="Photo (any image file)", file_types=["image"], type="filepath")
+            snapshot = gr.Image(
+                label="…or a webcam snapshot / clipboard", sources=["webcam", "clipboard"], type="numpy"
+            )
+            method = gr.Dropdown(cam_choices(), value="gradcam", label="CAM method")
+            target = gr.Dropdown([TOP, *fer.FERPLUS_CLASSES], value=TOP, label="Class to explain")
+            models = gr.CheckboxGroup(model_choices(), value=MODEL_IDS, label="Models")
+            whole = gr.Checkbox(label="No face found? Analyse the whole image", value=False)
+            run = gr.Button("Analyze", variant="primary")
+        with gr.Column(scale=2):
+            boxes = gr.Image(label="Faces found", interactive=False, height=360)
+            picker = shared["face_picker"] = gr.Radio(label="Face", choices=[], visible=False)
+            summary = gr.Markdown(elem_id="agreement")
+    slots = []
+    with gr.Row():
+        for name in MODEL_IDS:
+            with gr.Column(min_width=200):
+                slots.append(
+                    gr.Label(num_top_classes=8, label=fer.get_spec(name).display_name, elem_classes=["model-probs"])
+                )
+                slots.append(gr.Image(label="CAM", interactive=False, height=220, elem_classes=["model-cam"]))
+    outputs = [boxes, picker, summary, *slots]
+
+    def analyze(upload, snapshot, method, target, models, whole):  # noqa: ANN001, ANN202
+        new_state, message = run_analysis(studio, upload, snapshot, method, target, models, whole)
+        return [new_state, *render(new_state, 0, message)]
+
+    inputs = [upload, snapshot, method, target, models, whole]
+    run.click(analyze, inputs, [state, *outputs], api_name=False, concurrency_limit=2)
+    upload.change(analyze, inputs, [state, *outputs], api_name=False, concurrency_limit=2)
+    picker.input(lambda s, i: render(s, i or 0, ""), [state, picker], outputs, api_name=False)
+    if examples:
+        # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).
+        gr.Examples(
+            examples, inputs=[upload], label="Examples (public-domain photos from scikit-image)", cache_examples=False
+        )

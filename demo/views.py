@@ -1,0 +1,45 @@
+"""Turning library results into what the UI shows: boxes on photos, agreement lines, captions, tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import cv2
+import numpy as np
+
+import fer
+from fer.analyze import FaceResult
+
+BOX_COLOR = (255, 200, 0)
+
+
+def draw_boxes(photo: np.ndarray, faces: list[FaceResult], selected: int | None = None) -> np.ndarray:
+    """The photo with a numbered box per face; the selected face drawn thicker."""
+    out = photo.copy()
+    thick = max(2, round(max(photo.shape[:2]) / 300))
+    for i, face in enumerate(faces):
+        x, y, w, h = face.box
+        width = thick * 2 if i == selected else thick
+        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, width)
+        cv2.putText(out, str(i + 1), (x + 4, y + h - 6), cv2.FONT_HERSHEY_SIMPLEX, max(0.6, w / 150), BOX_COLOR, thick)
+    return out
+
+
+def agreement_line(face: FaceResult) -> str:
+    """'3 of 4 models: happy' (plus the dissenters), with a warning when some weights are untrained."""
+    tops = Counter(result.top for result in face.models.values())
+    (label, votes), n = tops.most_common(1)[0], len(face.models)
+    others = ", ".join(f"{fer.get_spec(m).display_name}: {r.top}" for m, r in face.models.items() if r.top != label)
+    line = f"**{votes} of {n} models: {label}**" + (f" (others: {others})" if others else "")
+    untrained = [fer.get_spec(m).display_name for m, r in face.models.items() if not r.trained]
+    if untrained:
+        line += (
+            f"\n\n⚠️ Untrained weights (no checkpoint found): {', '.join(untrained)}. Their outputs are not meaningful."
+        )
+    return line
+
+
+def model_caption(name: str, trained: bool, extra: str = "") -> str:
+    spec = fer.get_spec(name)
+    state = "" if trained else " ⚠️ untrained"
+    return f"{spec.display_name}{state}{extra}"

@@ -1,0 +1,151 @@
+"""The studio's handlers without a browser: every bad upload gets a message, tabs read the artifacts."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from appserver import prepare_checkpoints
+from PIL import Image
+from skimage import data as skdata
+
+from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
+from demo.tabs import compare, confusion, embeddings, evaluate
+from demo.tabs.analyze import MODEL_IDS, TOP, render, run_analysis
+from fer.data import make_synthetic_faces
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return Studio(str(prepare_checkpoints(tmp_path_factory.mktemp("ckpt"))))
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A small real PNG whose header is patched to claim ``width`` x ``height``: decoding would need gigabytes."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    ihdr = b"IHDR" + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[12:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(ihdr))
+    return bytes(data)
+
+
+def save(tmp_path: Path, name: str, writer) -> str:  # noqa: ANN001
+    path = tmp_path / name
+    writer(path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.png", b"hello, not an image", "not an image"),
+        ("broken.jpg", None, "corrupt"),
+        ("dot.png", "1x1", "too small"),
+        ("huge.png", png_header(20000, 20000), "too large"),
+    ],
+)
+def test_bad_uploads_get_a_clear_message(studio: Studio, tmp_path: Path, name: str, content, message: str) -> None:  # noqa: ANN001
+    path = tmp_path / name
+    if content == "1x1":
+        Image.new("RGB", (1, 1)).save(path)
+    elif content is None:
+        buf = io.BytesIO()
+        Image.fromarray(skdata.astronaut()).save(buf, "JPEG")
+        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 3])  # truncated JPEG
+    else:
+        path.write_bytes(content)
+    state, text = run_analysis(studio, str(path), None, "gradcam", TOP, ["resemotenet"], False)
+    assert state is None and text.startswith("⚠️")
+    assert message in text.lower() or message in text
+    outputs = render(state, 0, text)
+    assert outputs[2] == text  # the message is what the page shows
+
+
+@pytest.mark.parametrize("kind", ["animated", "cmyk", "16bit"])
+def test_unusual_but_valid_images_are_analysed(studio: Studio, tmp_path: Path, kind: str) -> None:
+    photo = skdata.astronaut()
+    path = tmp_path / f"{kind}.{'gif' if kind == 'animated' else 'tif' if kind == 'cmyk' else 'png'}"
+    if kind == "animated":
+        frames = [Image.fromarray(photo), Image.fromarray(255 - photo)]
+        frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    elif kind == "cmyk":
+        Image.fromarray(photo).convert("CMYK").save(path)
+    else:
+        gray16 = (skdata.astronaut().mean(2) * 200 + 1000).astype(np.uint16)
+        Image.fromarray(gray16).save(path)
+    state, text = run_analysis(studio, str(path), None, "gradcam", TOP, ["resemotenet"], False)
+    assert text == "" and len(state["faces"]) == 1
+
+
+def test_render_shows_every_chosen_model(studio: Studio) -> None:
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["resemotenet", "convcut"], False)
+    out = render(state, 0, "")
+    assert out[0].shape == skdata.astronaut().shape  # the photo with its box
+    assert "of 2 models" in out[2]
+    slots = out[3:]
+    shown = [MODEL_IDS[i // 2] for i, s in enumerate(slots) if i % 2 == 0 and s.get("visible")]
+    assert shown == ["convcut", "resemotenet"]
+
+
+def test_no_photo_and_no_face(studio: Studio) -> None:
+    assert run_analysis(studio, None, None, "gradcam", TOP, MODEL_IDS, False)[0] is None
+    blank = np.full((120, 120, 3), 200, np.uint8)
+    state, text = run_analysis(studio, None, blank, "gradcam", TOP, ["convcut"], False)
+    assert state["faces"] == [] and "No face found" in text
+    state, text = run_analysis(studio, None, blank, "gradcam", TOP, ["convcut"], True)
+    assert state["faces"][0].whole_image
+
+
+def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> None:
+    fig, table, note = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "raw")
+    assert table.shape == (7, 8) and table.iloc[:, 1:].to_numpy().sum() == 70
+    row = int(np.argmax(table.iloc[:, 1:].to_numpy().max(1)))
+    col = int(np.argmax(table.iloc[row, 1:].to_numpy())) + 1
+
+    class Evt:
+        index = (row, col)
+
+    gallery, shown, text = confusion.cell_faces(studio, CHECKPOINT_SOURCE, {}, "resemotenet", Evt())
+    assert len(gallery) == table.iloc[row, col] == len(shown)
+    frame, note, _ = embeddings.embedding_frame(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", "correct?")
+    assert len(frame) == 70 and set(frame["color"]) <= {"correct", "wrong"}
+    missing = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "psa_resnet50", "raw")
+    assert missing[0] is None and "No evaluation artifact" in missing[2]
+
+
+def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
+    faces = make_synthetic_faces(14, seed=4)
+    zpath = tmp_path / "mine.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            z.writestr(f"mine/{faces.class_names[label]}/{i}.png", buf.getvalue())
+        z.writestr("mine/.DS_Store", b"junk")
+
+    class NoProgress:
+        def __call__(self, *a, **k) -> None:
+            pass
+
+        def tqdm(self, it, **k):  # noqa: ANN001, ANN201
+            return it
+
+    uploads, table, note = evaluate.evaluate_upload(studio, str(zpath), {}, NoProgress())
+    assert set(uploads) == set(MODEL_IDS) and len(table) == 4
+    assert "Read 14 faces" in note
+    tables = (
+        compare.model_table(studio, UPLOAD_SOURCE, uploads),
+        compare.agreement_table(studio, UPLOAD_SOURCE, uploads),
+    )
+    assert (tables[0]["on"].str.contains("14 faces")).all()
+    assert len(tables[1]) == 6  # every pair of the four models
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK not really")
+    assert evaluate.evaluate_upload(studio, str(bad), {}, NoProgress())[2].startswith("⚠️")

@@ -1,0 +1,96 @@
+"""The studio in headless Chromium: upload a photo, read four models, drill into a confusion cell, see embeddings.
+
+Screenshots of each tab land in test-artifacts/screenshots/ (the README's come from here).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from skimage import data as skdata
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+@pytest.fixture(scope="module")
+def page(studio_server):  # noqa: ANN001, ANN201
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+        pg.set_default_timeout(180_000)
+        pg.goto(studio_server.url)
+        pg.get_by_text("FER explainability studio").first.wait_for()
+        yield pg
+        browser.close()
+
+
+def tab(page, name: str) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name=name).click()
+
+
+def test_upload_shows_four_models_and_four_cams(page) -> None:  # noqa: ANN001
+    photo = Path(skdata.__file__).parent / "astronaut.png"
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_text("models:").first.wait_for()  # the agreement line: "k of 4 models: ..."
+    cams = page.locator(".model-cam img")
+    cams.nth(3).wait_for()
+    assert cams.count() == 4
+    probs = page.locator(".model-probs")
+    assert probs.count() == 4
+    for i in range(4):
+        assert "%" in probs.nth(i).inner_text()
+    page.screenshot(path=str(SHOTS / "analyze.png"), full_page=True)
+
+
+def test_confusion_cell_shows_its_faces(page) -> None:  # noqa: ANN001
+    tab(page, "Confusion matrix")
+    page.get_by_role("button", name="Show").last.click()
+    table = page.locator("#confusion-table")
+    table.get_by_text("true \\ predicted").wait_for()
+    cells = table.locator("[role=gridcell]")  # Gradio's virtual table: rows of 8 cells, the class name first
+    clicked = False
+    for i in range(cells.count()):
+        text = cells.nth(i).inner_text().strip()
+        if text.isdigit() and int(text) > 0 and i % 8 != 0:
+            cells.nth(i).click()
+            clicked = True
+            break
+    assert clicked
+    page.locator("#cell-gallery img").first.wait_for()
+    assert page.locator("#cell-gallery img").count() >= 1
+    page.screenshot(path=str(SHOTS / "confusion.png"), full_page=True)
+
+
+def test_embeddings_plot_appears(page) -> None:  # noqa: ANN001
+    tab(page, "Embeddings")
+    page.get_by_role("button", name="Show").nth(0).click()
+    page.get_by_text("t-SNE of 70 faces").wait_for()
+    page.locator("#embedding-plot canvas, #embedding-plot svg").first.wait_for()
+    page.screenshot(path=str(SHOTS / "embeddings.png"), full_page=True)
+
+
+def test_compare_and_about_tabs(page) -> None:  # noqa: ANN001
+    tab(page, "Compare models")
+    page.get_by_text("GMACs").first.wait_for()
+    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    tab(page, "About")
+    page.get_by_text("Reported versus reproduced").wait_for()
+    page.screenshot(path=str(SHOTS / "about.png"), full_page=True)
