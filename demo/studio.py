@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 import fer
-from fer.analyze import Analyzer
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
+from fer.inference import Analyzer
 from fer.stats import count_macs, count_parameters, measure_latency
 from fer.zoo import ModelZoo, checkpoint_root, locate
 

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 import fer
-from fer.analyze import FaceResult
+from fer.inference import FaceResult
 
 BOX_COLOR = (255, 200, 0)
 

@@ -4,6 +4,7 @@ Not the PyPI package named ``fer`` (a different Keras project); do not install b
 """
 
 from fer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from fer.inference import Analyzer, FaceResult, ModelResult, analyze
 from fer.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from fer.pretrained import PretrainedWeightsUnavailable
 from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec, list_models, register_model
@@ -11,6 +12,10 @@ from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec,
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analyzer",
+    "FaceResult",
+    "ModelResult",
+    "analyze",
     "FER2013_CLASSES",
     "FERPLUS_CLASSES",
     "CheckpointError",

@@ -14,13 +14,13 @@ from skimage import data as skdata
 from tiny_model import tiny_model_registered
 
 import fer
-from fer.analyze import Analyzer
 from fer.data import DataBundle, make_synthetic_faces, mouth_box
 from fer.explain.cam import compute_cam, library_cam
 from fer.explain.faithfulness import road_score
 from fer.explain.methods import CAM_METHODS, FAST_METHODS
 from fer.explain.overlay import overlay_on_crop, overlay_on_photo
 from fer.images import ImageError
+from fer.inference import Analyzer
 from fer.training import config_from_recipe
 from fer.training.run import train_model
 from fer.zoo import ModelZoo
@@ -254,3 +254,14 @@ def test_missing_checkpoints_never_crash(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match="untrained weights"):
         bad = ModelZoo(tmp_path / "bad").get("convcut")
     assert not bad.trained and "safetensors" in bad.note
+
+
+def test_package_level_analyze(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import fer.inference
+
+    monkeypatch.setenv("FER_CHECKPOINTS", str(tmp_path))  # nothing there: untrained, and says so
+    monkeypatch.setattr(fer.inference, "_default", None)
+    [face] = fer.analyze(skdata.astronaut(), models=["resemotenet"], cam=None)
+    result = face.models["resemotenet"]
+    assert not result.trained and result.cam is None
+    assert sum(result.probs.values()) == pytest.approx(1, abs=1e-5)

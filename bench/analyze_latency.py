@@ -1,0 +1,206 @@
+"""Latency of one face's full analysis on this machine: ``Analyzer.analyze_faces`` vs the straightforward way.
+
+For one face (scikit-image's ``astronaut``, detected once before any timing) and every registered model:
+
+* A, the straightforward way: ``face_tensor`` (fp32, contiguous), a model in eval mode in the default
+  memory format, one ``torch.no_grad()`` forward for the probabilities, then Grad-CAM exactly as
+  pytorch-grad-cam's README shows it (``with GradCAM(...) as cam: cam(input_tensor=x, targets=[...])``);
+* B, ours: ``Analyzer(ModelZoo(<empty dir>)).analyze_faces([face], cam="gradcam")``, the fast CAM path;
+* C, predictions only: ``analyze_faces([face], cam=None)``, what the webcam path runs.
+
+A, B and C run interleaved round by round in one process after a warm-up, so a busy neighbour slows
+all of them alike; we report medians and the median per-round ratio A/B. A's models are separate
+instances (same seed, same weights) so that the zoo's channels_last conversion cannot touch them.
+Untrained weights: latency does not depend on their values. Before timing, B's Grad-CAM maps are
+checked against A's (max abs difference, goal <= 1e-4).
+
+    python bench/analyze_latency.py                      # 7 rounds, 2 threads
+    python bench/analyze_latency.py --rounds 3 --json /tmp/latency.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from pytorch_grad_cam import GradCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+from skimage import data as skdata
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import fer  # noqa: E402
+from fer.faces import Face, detect_faces, face_tensor  # noqa: E402
+from fer.inference import Analyzer  # noqa: E402
+from fer.zoo import ModelZoo  # noqa: E402
+
+RATIO_GOAL = 2.0  # the four-model analysis with CAMs at least this many times faster than the baseline
+CAM_TOLERANCE = 1e-4
+
+
+def build_baseline(name: str) -> nn.Module:
+    """The same untrained weights the zoo builds (seed 0), left in the default memory format."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = fer.build_model(name)
+    return model.eval()
+
+
+def baseline(model: nn.Module, face: Face, target: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """The straightforward way: probabilities from a no_grad forward, then Grad-CAM as the library's README shows."""
+    x = face_tensor(face, model.spec.input)
+    with torch.no_grad():
+        probs = model(x).softmax(1)
+    top = int(probs.argmax(1)) if target is None else target
+    with GradCAM(model=model, target_layers=[fer.get_cam_target_layer(model)]) as cam:
+        grayscale_cam = cam(input_tensor=x, targets=[ClassifierOutputTarget(top)])
+    return probs.numpy(), grayscale_cam, top
+
+
+def timed(fn, *args, **kwargs) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def check_maps(names: list[str], models: dict[str, nn.Module], analyzer: Analyzer, face: Face) -> dict[str, dict]:
+    """B's Grad-CAM map vs A's, per model, explaining the same class (A's top class)."""
+    out = {}
+    for name in names:
+        classes = analyzer.zoo.get(name).class_names
+        _, cam_a, top = baseline(models[name], face)
+        # Untrained logits can nearly tie; explain A's class explicitly so both maps answer the same question.
+        result = analyzer.analyze_faces([face], [name], cam="gradcam", target=classes[top])[0].models[name]
+        b_top = analyzer.analyze_faces([face], [name], cam="gradcam")[0].models[name].cam_class
+        diff = float(np.abs(result.cam - cam_a[0]).max())
+        out[name] = {
+            "max_abs_diff": diff,
+            "ok": diff <= CAM_TOLERANCE,
+            "class": classes[top],
+            "same_top_class": b_top == classes[top],
+            "map_range": [float(cam_a.min()), float(cam_a.max())],
+        }
+    return out
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default=",".join(fer.list_models()))
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", metavar="PATH", help="also write the results here")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    names = args.models.split(",")
+
+    rgb = skdata.astronaut()
+    faces = detect_faces(rgb)
+    if not faces:
+        raise SystemExit("no face found in skimage.data.astronaut()")
+    face = faces[0]
+    print(
+        f"1 face (astronaut, box {face.box}, crop {face.gray.shape[0]}px), models {', '.join(names)}, "
+        f"{args.rounds} rounds + {args.warmup} warm-up, {args.threads} threads, torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs"
+    )
+
+    with tempfile.TemporaryDirectory() as empty:
+        analyzer = Analyzer(ModelZoo(empty))  # no checkpoints: untrained weights, seed 0
+        for name in names:
+            analyzer.zoo.get(name)  # load outside the timing
+        models_a = {name: build_baseline(name) for name in names}
+
+        checks = check_maps(names, models_a, analyzer, face)
+        print(f"\nGrad-CAM map check, B vs A (same class, tolerance {CAM_TOLERANCE:g}):")
+        for name, c in checks.items():
+            extra = "" if c["same_top_class"] else "  (B's own top class differs: near-tied untrained logits)"
+            print(f"  {name:<20} max abs diff {c['max_abs_diff']:.2e}  {'ok' if c['ok'] else 'FAIL'}{extra}")
+
+        a_model: dict[str, list[float]] = {n: [] for n in names}
+        b_model: dict[str, list[float]] = {n: [] for n in names}
+        c_model: dict[str, list[float]] = {n: [] for n in names}
+        a_all, b_all, c_all, ratios = [], [], [], []
+        for r in range(args.warmup + args.rounds):
+            # Interleaved: a busy neighbour slows A, B and C alike. The whole-analysis calls first,
+            # then each model alone (A is a per-model loop anyway, so its total is the sum).
+            a_times = {n: timed(baseline, models_a[n], face) for n in names}
+            b = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
+            c = timed(analyzer.analyze_faces, [face], names, cam=None)
+            b_times = {n: timed(analyzer.analyze_faces, [face], [n], cam="gradcam") for n in names}
+            c_times = {n: timed(analyzer.analyze_faces, [face], [n], cam=None) for n in names}
+            if r < args.warmup:
+                continue
+            a = sum(a_times.values())
+            a_all.append(a)
+            b_all.append(b)
+            c_all.append(c)
+            ratios.append(a / b)
+            for n in names:
+                a_model[n].append(a_times[n])
+                b_model[n].append(b_times[n])
+                c_model[n].append(c_times[n])
+
+    ratio = median(ratios)
+    met = ratio >= RATIO_GOAL
+    print(f"\n{'model':<20} {'A baseline s':>13} {'B ours s':>9} {'A/B':>6} {'C no CAM s':>11}")
+    for n in names:
+        per_round = [a / b for a, b in zip(a_model[n], b_model[n])]
+        print(
+            f"{n:<20} {median(a_model[n]):>13.3f} {median(b_model[n]):>9.3f} {median(per_round):>5.2f}x "
+            f"{median(c_model[n]):>11.3f}"
+        )
+    print(
+        f"{'all four (one call)':<20} {median(a_all):>13.3f} {median(b_all):>9.3f} {ratio:>5.2f}x "
+        f"{median(c_all):>11.3f}"
+    )
+    print(
+        f"\nA/B median of per-round ratios: {ratio:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratios)}); "
+        f"goal >= {RATIO_GOAL:g}x: {'MET' if met else 'NOT MET'}"
+    )
+    print(f"C (no CAM) vs B: CAMs add {median(b_all) - median(c_all):.3f} s to the four-model analysis")
+
+    if args.json:
+        result = {
+            "settings": {
+                "models": names,
+                "rounds": args.rounds,
+                "warmup": args.warmup,
+                "threads": args.threads,
+                "cpus": os.cpu_count(),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "face_box": list(face.box),
+            },
+            "median_s": {"A": median(a_all), "B": median(b_all), "C": median(c_all)},
+            "ratio_a_over_b": ratio,
+            "ratio_goal": RATIO_GOAL,
+            "goal_met": met,
+            "per_model_median_s": {
+                n: {"A": median(a_model[n]), "B": median(b_model[n]), "C": median(c_model[n])} for n in names
+            },
+            "rounds_s": {"A": a_all, "B": b_all, "C": c_all, "ratio": ratios},
+            "per_model_rounds_s": {n: {"A": a_model[n], "B": b_model[n], "C": c_model[n]} for n in names},
+            "cam_check": checks,
+        }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
