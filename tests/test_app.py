@@ -149,3 +149,19 @@ def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK not really")
     assert evaluate.evaluate_upload(studio, str(bad), {}, NoProgress())[2].startswith("⚠️")
+
+
+def test_live_frames_label_faces_and_keep_a_short_history(studio: Studio) -> None:
+    from demo.tabs import live
+
+    frame = skdata.astronaut()
+    history: list = []
+    for _ in range(3):
+        out, chart, history = live.live_frame(studio, frame, "resemotenet", history)
+    assert out.shape == frame.shape and not np.array_equal(out, frame)  # a box and a label were drawn
+    assert len(history) == 3 and set(chart["emotion"]) == set(history[0][1])
+    assert chart["seconds ago"].max() == 0 and (chart["probability"].between(0, 1)).all()
+    old = [(t - live.WINDOW_S - 1, p) for t, p in history]
+    _, chart, history = live.live_frame(studio, frame, "resemotenet", old)
+    assert len(history) == 1  # frames older than the window are dropped
+    assert live.live_frame(studio, None, "resemotenet", history)[0] is None
