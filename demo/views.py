@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import cv2
+import gradio as gr
 import numpy as np
 
 import fer
+from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
 from fer.inference import FaceResult
 
 BOX_COLOR = (255, 200, 0)
@@ -43,3 +45,12 @@ def model_caption(name: str, trained: bool, extra: str = "") -> str:
     spec = fer.get_spec(name)
     state = "" if trained else " ⚠️ untrained"
     return f"{spec.display_name}{state}{extra}"
+
+
+def source_and_model(default_model: str = "resemotenet") -> tuple[gr.Radio, gr.Dropdown]:
+    """The controls the artifact tabs share: which evaluation data, which model."""
+    source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
+    model = gr.Dropdown(
+        [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value=default_model, label="Model"
+    )
+    return source, model

@@ -10,7 +10,8 @@ import plotly.express as px
 import torch
 
 import fer
-from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
+from demo.studio import Studio
+from demo.views import source_and_model
 from fer.evaluation.confusion import NORMALIZATIONS, cell_indices, confusion
 from fer.explain.cam import compute_cam
 from fer.explain.overlay import overlay_on_crop
@@ -84,10 +85,7 @@ def explain_cell_face(studio: Studio, source: str, uploads: dict, model: str, sh
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
-        model = gr.Dropdown(
-            [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value="resemotenet", label="Model"
-        )
+        source, model = source_and_model()
         norm = gr.Radio(list(NORMALIZATIONS), value="raw", label="Values")
     show = gr.Button("Show", variant="primary")
     note = gr.Markdown()

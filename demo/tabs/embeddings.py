@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 import fer
-from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
+from demo.studio import Studio
+from demo.views import source_and_model
 
 COLOR_BY = ["true label", "predicted label", "correct?"]
 MAX_GALLERY = 60
@@ -64,10 +65,7 @@ def faces_in_range(
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
-        model = gr.Dropdown(
-            [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value="resemotenet", label="Model"
-        )
+        source, model = source_and_model()
         method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method")
         color = gr.Radio(COLOR_BY, value="true label", label="Colour by")
     show = gr.Button("Show", variant="primary")
