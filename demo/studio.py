@@ -23,6 +23,7 @@ from fer.zoo import ModelZoo, checkpoint_root, locate
 
 CHECKPOINT_SOURCE = "trained checkpoints"
 UPLOAD_SOURCE = "your data"
+MAX_CACHED_ARTIFACTS = 32  # four models x a few sessions' uploads; an artifact of 3,589 faces is ~15 MB
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Studio:
         self.analyzer = Analyzer(self.zoo)
         self.embeddings = EmbeddingCache(max_items=64)
         self._stats: dict[str, dict[str, float]] = {}
+        self._artifacts: dict[tuple, Artifact] = {}
         self._lock = threading.Lock()
 
     def start_background_work(self) -> None:
@@ -75,12 +77,23 @@ class Studio:
             directory = (uploads or {}).get(model)
         else:
             directory = Path(locate(model, self.root).source)
-        if directory is None or not (Path(directory) / METRICS_FILE).exists():
+        if directory is None:
             return None
-        if not (Path(directory) / PREDICTIONS_FILE).exists():
+        files = (Path(directory) / METRICS_FILE, Path(directory) / PREDICTIONS_FILE)
+        if not all(f.exists() for f in files):
             return None
-        metrics, arrays = load_artifact(directory)
-        return Artifact(model, Path(directory), metrics, arrays)
+        # Every cell click and range selection asks again: read the files once per version, not per request.
+        key = (str(directory), *((f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+        with self._lock:
+            cached = self._artifacts.get(key)
+        if cached is None:
+            metrics, arrays = load_artifact(directory)
+            cached = Artifact(model, Path(directory), metrics, arrays)
+            with self._lock:
+                if len(self._artifacts) >= MAX_CACHED_ARTIFACTS:
+                    self._artifacts.pop(next(iter(self._artifacts)))  # oldest first
+                self._artifacts[key] = cached
+        return cached
 
     def artifacts(self, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> dict[str, Artifact]:
         found = {name: self.artifact(name, source, uploads) for name in fer.list_models()}

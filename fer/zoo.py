@@ -98,8 +98,9 @@ class ModelZoo:
         if where.found is not False:
             try:
                 model, meta = load_checkpoint(where.source, device=self.device)
-                data = (meta.get("data") or {}).get("name") if isinstance(meta.get("data"), dict) else meta.get("data")
-                trained_on = f" on {data}" if data else ""
+                data = meta.get("data")
+                name_of_data = data.get("name") if isinstance(data, dict) else data
+                trained_on = f" on {name_of_data}" if name_of_data else ""
                 return LoadedModel(
                     _for_inference(model),
                     meta,

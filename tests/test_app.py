@@ -165,3 +165,14 @@ def test_live_frames_label_faces_and_keep_a_short_history(studio: Studio) -> Non
     _, chart, history = live.live_frame(studio, frame, "resemotenet", old)
     assert len(history) == 1  # frames older than the window are dropped
     assert live.live_frame(studio, None, "resemotenet", history)[0] is None
+
+
+def test_artifacts_are_read_once_per_version(studio: Studio) -> None:
+    first = studio.artifact("resemotenet")
+    assert studio.artifact("resemotenet") is first  # a cell click does not re-read predictions.npz
+    metrics = first.path / "metrics.json"
+    metrics.write_text(metrics.read_text())  # a new version (train.py rewrote it)
+    import os
+
+    os.utime(metrics, ns=(metrics.stat().st_atime_ns, metrics.stat().st_mtime_ns + 1_000_000))
+    assert studio.artifact("resemotenet") is not first
