@@ -116,9 +116,16 @@ def reproduce(
             "pretrained": config.pretrained,
             "img_size": config.img_size or get_spec(name).input.size,
             "checkpoint": str(out / name),
+            "device": device_name(device),
+            "processes": dist.world_size,
+            "torch": torch.__version__,
+            "seed": seed,
         }
     if not dist.is_main:
         return {}
+    # Models run earlier into the same folder (one call per model, each with its own budget) stay.
+    previous = _read_results(out / RESULTS_JSON)
+    rows = {**previous.get("models", {}), **rows}
     results = {
         "device": device_name(device),
         "processes": dist.world_size,
@@ -137,11 +144,20 @@ def reproduce(
     return results
 
 
+def _read_results(path: Path) -> dict[str, Any]:
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return results if isinstance(results, dict) and isinstance(results.get("models"), dict) else {}
+
+
 def results_markdown(results: dict[str, Any]) -> str:
     """The results as a Markdown table: paper vs ours, with everything needed to judge the comparison."""
     lines = [
-        "| model | dataset | split | paper acc. % | our acc. % | our macro-F1 % | epochs of recipe | minutes | init |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model | dataset | split | paper acc. % | our acc. % | our macro-F1 % | epochs of recipe | minutes | init "
+        "| device |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results["models"].items():
         paper = f"{r['paper_accuracy']:.2f}" if r["paper_accuracy"] is not None else "not reported"
@@ -149,7 +165,7 @@ def results_markdown(results: dict[str, Any]) -> str:
         init = "ImageNet" if r["pretrained"] else "scratch"
         lines.append(
             f"| {name} | {r['dataset']} | {r['split']} ({r['n_samples']}) | {paper} | {r['accuracy']:.2f} | "
-            f"{r['macro_f1']:.2f} | {epochs} | {r['minutes']:.1f} | {init} |"
+            f"{r['macro_f1']:.2f} | {epochs} | {r['minutes']:.1f} | {init} | {r.get('device', '?')} |"
         )
     notes = [
         "",
