@@ -8,6 +8,7 @@ from fer.inference import Analyzer, FaceResult, ModelResult, analyze
 from fer.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from fer.pretrained import PretrainedWeightsUnavailable
 from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec, list_models, register_model
+from fer.video import VideoError, VideoResult, analyze_video
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,9 @@ __all__ = [
     "FaceResult",
     "ModelResult",
     "analyze",
+    "analyze_video",
+    "VideoError",
+    "VideoResult",
     "FER2013_CLASSES",
     "FERPLUS_CLASSES",
     "CheckpointError",

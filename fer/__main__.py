@@ -1,4 +1,7 @@
-"""``python -m fer evaluate --checkpoint DIR --data PATH [--split test] --out DIR``."""
+"""``python -m fer evaluate --checkpoint DIR --data PATH [--split test] --out DIR``.
+
+``python -m fer video IN --out DIR [--models m1,m2] [--per-second 2 | --every K] [--cam-model M]``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import torch
 from fer.checkpoints import load_checkpoint
 from fer.data import load_dataset
 from fer.evaluation.evaluate import evaluate_to_artifact
+from fer.video import cli as video_cli
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--img-size", type=int, help="model input size (default: the checkpoint's)")
     ev.add_argument("--batch-size", type=int, default=128)
     ev.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    video_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "video":
+        raise SystemExit(video_cli.run(args))
 
     model, meta = load_checkpoint(args.checkpoint, device=args.device)
     data = load_dataset(args.data, ferplus=args.ferplus, image_size=args.image_size)
