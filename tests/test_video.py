@@ -265,3 +265,14 @@ def test_cli_reports_a_bad_file(tmp_path, tiny, capsys) -> None:
         fer_main(["video", str(bad), "--out", str(tmp_path / "o"), "--models", MODEL, "--checkpoints", str(tmp_path)])
     assert exit_.value.code == 2
     assert "error: could not open bad.webm" in capsys.readouterr().err
+
+
+def test_batching_faces_across_frames_changes_no_number(clip, analyzer, result, tmp_path, monkeypatch) -> None:
+    import fer.video.analyze as video_analyze
+
+    monkeypatch.setattr(video_analyze, "BATCH_FACES", 1)  # every frame on its own
+    single = analyze_video(clip, [MODEL], per_second=2, out=tmp_path, analyzer=analyzer).timeline()
+    batched = result.timeline()
+    classes = list(fer.FER2013_CLASSES)
+    assert (single["top"] == batched["top"]).all()
+    assert np.allclose(single[classes], batched[classes], atol=1e-4)

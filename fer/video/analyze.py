@@ -1,7 +1,8 @@
 """``fer.analyze_video``: a clip in; a timeline CSV, an overlay video and a per-face summary out.
 
-Frames are streamed (one decoded frame in memory at a time), faces are detected on each sampled frame and
-tracked by IoU, the chosen models read every face, and rows go to disk as they are made.
+Frames are streamed (a few sampled frames in memory at a time, never the clip), faces are detected on each
+sampled frame and tracked by IoU, the chosen models read the faces of a few frames at once, and rows go to
+disk as they are made.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from fer.atomic import atomic_write
+from fer.faces import Face
 from fer.inference import Analyzer, FaceResult, default_analyzer
 from fer.registry import list_models
 from fer.video.overlay import OverlayWriter, draw_face
-from fer.video.reader import MAX_DURATION_S, MAX_SIDE, SampledFrames, read_frame
+from fer.video.reader import MAX_DURATION_S, MAX_SIDE, Frame, SampledFrames, read_frame
 from fer.video.timeline import SummaryBuilder, TimelineWriter, read_timeline
 from fer.video.tracker import Box, IoUTracker, Track, iou_matrix
 
 TIMELINE_FILE = "timeline.csv"
 SUMMARY_FILE = "summary.json"
+BATCH_FACES = 16  # faces gathered over successive frames before the models run on them together
+MAX_PENDING_BYTES = 64 * 2**20  # ...or this many bytes of frames held (16 frames of 1080p), whichever comes first
 Progress = Callable[[int, int | None], None]  # (frames done, frames in the clip or None)
 
 
@@ -98,25 +102,39 @@ def analyze_video(
         summary = SummaryBuilder(names, 1 / frames.sample_rate)
         timeline = TimelineWriter(out_dir / TIMELINE_FILE, classes)
         video = OverlayWriter(out_dir, (info.width, info.height), frames.sample_rate, overlay) if overlay else None
-        samples = 0
-        try:
-            for frame in frames:
-                _, faces = analyzer.faces(frame.rgb)
-                ids = tracker.update([face.box for face in faces], frame.time_s)
-                results = _read_faces(analyzer, faces, names, cam_model, cam)
+        pending: list[tuple[Frame, list[int], list[Face]]] = []
+
+        def flush() -> None:
+            # All faces of the pending frames go through each model in one batch: resemotenet's 80 M
+            # weights are read once per batch, not once per frame (4x fewer ms per face at 16 than at 2).
+            results = iter(_read_faces(analyzer, [f for _, _, faces in pending for f in faces], names, cam_model, cam))
+            for frame, ids, faces in pending:
                 canvas = frame.rgb.copy() if video else None
-                for face_id, result in sorted(zip(ids, results), key=lambda pair: pair[0]):
+                for face_id, result in sorted(zip(ids, [next(results) for _ in faces]), key=lambda pair: pair[0]):
                     for name, r in result.models.items():
                         timeline.write(frame.time_s, frame.index, face_id, name, r.probs, r.top, result.box)
                     summary.add(frame.time_s, face_id, {name: r.top for name, r in result.models.items()})
                     if canvas is not None:
                         _draw(canvas, face_id, result, cam_model)
-                timeline.flush()
                 if video is not None:
                     video.write(canvas)
+            timeline.flush()
+            pending.clear()
+            if progress is not None:
+                progress(frames.frames_read, info.frame_count)
+
+        samples = 0
+        try:
+            for frame in frames:
+                _, faces = analyzer.faces(frame.rgb)
+                ids = tracker.update([face.box for face in faces], frame.time_s)
+                pending.append((frame, ids, faces))
                 samples += 1
-                if progress is not None:
-                    progress(frames.frames_read, info.frame_count)
+                held = sum(f.rgb.nbytes for f, _, _ in pending)
+                if sum(len(f) for _, _, f in pending) >= BATCH_FACES or held >= MAX_PENDING_BYTES:
+                    flush()
+            if pending:
+                flush()
         finally:
             timeline.close()
             if video is not None:
@@ -152,7 +170,7 @@ def analyze_video(
 
 
 def _read_faces(
-    analyzer: Analyzer, faces: Sequence[Any], names: Sequence[str], cam_model: str | None, cam: str
+    analyzer: Analyzer, faces: Sequence[Face], names: Sequence[str], cam_model: str | None, cam: str
 ) -> list[FaceResult]:
     """Every model on every face; the CAM only for ``cam_model`` (maps cost 2-4x a forward pass)."""
     if not faces:
