@@ -50,7 +50,8 @@ def draw_face(
     line_h = int(22 * scale) + 4
     top = y - line_h * len(lines) if y - line_h * len(lines) >= 0 else y + h + 4  # above the box, else below
     for i, text in enumerate(lines):
-        org = (x, top + line_h * (i + 1) - 4)
+        width = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick + 2)[0][0]
+        org = (max(0, min(x, rgb.shape[1] - width)), top + line_h * (i + 1) - 4)  # kept inside the frame
         cv2.putText(rgb, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
         cv2.putText(rgb, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
 

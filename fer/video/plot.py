@@ -47,7 +47,6 @@ def timeline_figure(timeline: pd.DataFrame, face_id: int, window: int = 1, marke
         title=f"Face {face_id}{smoothing}",
         height=140 + 200 * max(len(models), 1),
         margin={"l": 50, "r": 20, "t": 70, "b": 40},
-        legend={"orientation": "h", "y": -0.12},
         hovermode="x unified",
     )
     fig.update_xaxes(title_text="time (s)", row=max(len(models), 1), col=1)
