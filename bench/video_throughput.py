@@ -9,7 +9,8 @@ process after a warm-up so that a busy neighbour slows all of them alike; median
 * ``one model + CAM``: the same with the model's Grad-CAM drawn on the overlay.
 
 Untrained weights (no checkpoint): time does not depend on their values. The goal is a run shorter than
-the clip (30 s).
+the clip (30 s). The machine is shared: wall times grow with the neighbours' load (printed), the process's
+CPU seconds much less.
 
     python bench/video_throughput.py                   # 3 rounds
     python bench/video_throughput.py --rounds 1 --model convcut --json /tmp/video.json
@@ -66,12 +67,15 @@ def main() -> None:
     variants = {"decode": decode, "one model": lambda: run(False), "one model + CAM": lambda: run(True)}
     analyze_video(clip, [args.model], every=150, out=work / "warm", analyzer=analyzer)  # warm-up
     times: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     facts: dict[str, dict] = {}
+    load_before = os.getloadavg()
     for i in range(args.rounds):
         for name, fn in variants.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             facts[name] = fn()
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
         print(f"round {i + 1}: " + ", ".join(f"{n} {t[-1]:.1f} s" for n, t in times.items()), flush=True)
 
     report = {
@@ -79,8 +83,11 @@ def main() -> None:
         "model": args.model,
         "threads": args.threads,
         "cpu": platform.processor() or platform.machine(),
+        "load_average_before": load_before,
         "load_average_at_end": os.getloadavg(),
         "median_s": {name: round(statistics.median(t), 2) for name, t in times.items()},
+        # CPU seconds of this process (all its threads): what the run costs whatever the neighbours do.
+        "median_cpu_s": {name: round(statistics.median(t), 2) for name, t in cpu.items()},
         "all_s": {name: [round(x, 2) for x in t] for name, t in times.items()},
         "facts": facts,
     }

@@ -31,7 +31,8 @@ from fer.video.tracker import Box, IoUTracker, Track, iou_matrix
 TIMELINE_FILE = "timeline.csv"
 SUMMARY_FILE = "summary.json"
 BATCH_FACES = 16  # faces gathered over successive frames before the models run on them together
-MAX_PENDING_BYTES = 64 * 2**20  # ...or this many bytes of frames held (16 frames of 1080p), whichever comes first
+MAX_PENDING_FRAMES = 16  # ...or this many frames held (faceless frames still need their overlay written)
+MAX_PENDING_BYTES = 64 * 2**20  # ...or this many bytes of frames (10 frames of 1080p), whichever comes first
 Progress = Callable[[int, int | None], None]  # (frames done, frames in the clip or None)
 
 
@@ -131,7 +132,8 @@ def analyze_video(
                 pending.append((frame, ids, faces))
                 samples += 1
                 held = sum(f.rgb.nbytes for f, _, _ in pending)
-                if sum(len(f) for _, _, f in pending) >= BATCH_FACES or held >= MAX_PENDING_BYTES:
+                n_faces = sum(len(f) for _, _, f in pending)
+                if n_faces >= BATCH_FACES or len(pending) >= MAX_PENDING_FRAMES or held >= MAX_PENDING_BYTES:
                     flush()
             if pending:
                 flush()
