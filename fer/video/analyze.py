@@ -82,7 +82,7 @@ def analyze_video(
     Raises :class:`fer.video.VideoError` for a missing, corrupt or unsupported file and for clips over
     ``max_duration_s`` or with a side over ``max_side`` (None lifts a cap). A clip that stops decoding
     part-way is analysed up to there and ``warnings`` says so. ``progress(frames_done, frames_total)`` is
-    called after each sampled frame.
+    called after each batch of sampled frames (up to ``MAX_PENDING_FRAMES``) is written.
     """
     names = list(models) if models is not None else list_models()
     if not names:

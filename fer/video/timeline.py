@@ -1,7 +1,8 @@
 """The timeline CSV (one row per sampled frame x face x model), read back, smoothed, and summarised per face.
 
-Rows are written as they come and flushed per frame, so memory stays flat whatever the clip's length and an
-interrupted run keeps every frame done so far. Smoothing is for display only: the CSV keeps raw values.
+Rows are written as they come and flushed after each batch of frames, so memory stays flat whatever the
+clip's length and an interrupted run keeps the frames done so far. Smoothing is for display only: the CSV
+keeps raw values.
 """
 
 from __future__ import annotations
