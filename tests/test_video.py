@@ -208,6 +208,15 @@ def test_tracker_keeps_ids_through_a_missed_detection_and_ends_lost_tracks() -> 
     assert [(t.id, t.samples) for t in tracker.tracks()] == [(1, 6), (2, 2), (3, 1)]
 
 
+def test_tracker_follows_a_jump_of_under_a_face_width_and_not_further() -> None:
+    tracker = IoUTracker(min_iou=0.3, max_jump=1.0)
+    assert tracker.update([(0, 0, 50, 50), (0, 200, 50, 50)], 0.0) == [1, 2]
+    # both move 40 px (IoU 0.11): the second pass matches them by centre distance, each to its own
+    assert tracker.update([(40, 0, 50, 50), (40, 200, 50, 50)], 0.5) == [1, 2]
+    assert tracker.update([(40, 0, 50, 50), (240, 200, 50, 50)], 1.0) == [1, 3]  # 200 px: 4 widths, a new face
+    assert tracker.update([(60, 0, 150, 150)], 1.5) == [4]  # 3x larger: not the same face either
+
+
 def test_summary_shares_and_disagreements() -> None:
     builder = SummaryBuilder(["a", "b"], sample_period_s=0.5)
     tops = ["happy", "happy", "sad", "sad", "happy", "sad"]
@@ -276,3 +285,19 @@ def test_batching_faces_across_frames_changes_no_number(clip, analyzer, result, 
     classes = list(fer.FER2013_CLASSES)
     assert (single["top"] == batched["top"]).all()
     assert np.allclose(single[classes], batched[classes], atol=1e-4)
+
+
+def test_two_models_summary_matches_the_timeline(clip, analyzer, tmp_path) -> None:
+    result = analyze_video(clip, [MODEL, "resemotenet"], every=10, out=tmp_path, overlay=None, analyzer=analyzer)
+    timeline = result.timeline()
+    assert result.overlay is None and result.rows == len(timeline) == 3 * 2 * 2
+    assert [t.samples for t in result.tracks] == [3, 3]  # 1 sample/s: faces move 0.6 widths between samples
+    tops = timeline.pivot_table(index=["frame", "face_id"], columns="model", values="top", aggfunc="first")
+    for face in result.summary["faces"]:
+        mine = tops.xs(face["face_id"], level="face_id")
+        disagree = (mine[MODEL] != mine["resemotenet"]).mean()
+        assert face["disagreement_share"] == pytest.approx(disagree)
+        assert sum(s["samples"] for s in face["disagreements"]) == round(disagree * len(mine))
+        for model in (MODEL, "resemotenet"):
+            expected = mine[model].value_counts(normalize=True).round(4).to_dict()
+            assert face["share_of_time"][model] == expected

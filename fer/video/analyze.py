@@ -68,6 +68,7 @@ def analyze_video(
     max_duration_s: float | None = MAX_DURATION_S,
     max_side: int | None = MAX_SIDE,
     min_iou: float = 0.3,
+    max_jump: float = 1.0,
     analyzer: Analyzer | None = None,
     progress: Progress | None = None,
 ) -> VideoResult:
@@ -83,6 +84,7 @@ def analyze_video(
     ``max_duration_s`` or with a side over ``max_side`` (None lifts a cap). A clip that stops decoding
     part-way is analysed up to there and ``warnings`` says so. ``progress(frames_done, frames_total)`` is
     called after each batch of sampled frames (up to ``MAX_PENDING_FRAMES``) is written.
+    Tracking: :class:`fer.video.IoUTracker` with ``min_iou`` and ``max_jump``.
     """
     names = list(models) if models is not None else list_models()
     if not names:
@@ -99,7 +101,7 @@ def analyze_video(
     ) as frames:
         out_dir.mkdir(parents=True, exist_ok=True)
         info = frames.info
-        tracker = IoUTracker(min_iou=min_iou)
+        tracker = IoUTracker(min_iou=min_iou, max_jump=max_jump)
         summary = SummaryBuilder(names, 1 / frames.sample_rate)
         timeline = TimelineWriter(out_dir / TIMELINE_FILE, classes)
         video = OverlayWriter(out_dir, (info.width, info.height), frames.sample_rate, overlay) if overlay else None

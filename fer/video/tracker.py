@@ -1,8 +1,10 @@
 """Give each face an id that it keeps across frames: boxes matched to tracks by overlap (IoU).
 
 Matching is an optimal assignment (scipy's Hungarian solver) on IoU, so two faces passing close to each
-other do not swap ids as long as each still overlaps its own previous box more. With samples far apart
-in time a fast-moving face can overlap its last box too little and get a new id: sample more often then.
+other do not swap ids as long as each still overlaps its own previous box more. Samples are far apart in
+time (2 a second by default), so a face that moved more than about half its width overlaps its last box
+too little: a second pass matches the boxes and tracks left over by the distance between centres (up to
+``max_jump`` box sides, sizes within 1.5x). A face that jumps further gets a new id: sample more often then.
 """
 
 from __future__ import annotations
@@ -29,6 +31,18 @@ def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
+def jump_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
+    """Distance between the centres of every box in ``a`` and ``b``, in sides of the ``a`` box; infinite where
+    the sizes differ by more than 1.5x (not the same face)."""
+    a_, b_ = np.asarray(a, dtype=float)[:, None, :], np.asarray(b, dtype=float)[None, :, :]
+    side_a, side_b = np.sqrt(a_[..., 2] * a_[..., 3]), np.sqrt(b_[..., 2] * b_[..., 3])
+    dx = (a_[..., 0] + a_[..., 2] / 2) - (b_[..., 0] + b_[..., 2] / 2)
+    dy = (a_[..., 1] + a_[..., 3] / 2) - (b_[..., 1] + b_[..., 3] / 2)
+    jump = np.hypot(dx, dy) / np.maximum(side_a, 1e-9)
+    ratio = np.maximum(side_a, side_b) / np.maximum(np.minimum(side_a, side_b), 1e-9)
+    return np.where(ratio <= 1.5, jump, 1e6)  # large, not inf: the solver needs finite costs
+
+
 @dataclass
 class Track:
     """One face followed across samples."""
@@ -49,9 +63,10 @@ class IoUTracker:
     boxes start new tracks.
     """
 
-    def __init__(self, min_iou: float = 0.3, max_missed: int = 2) -> None:
+    def __init__(self, min_iou: float = 0.3, max_missed: int = 2, max_jump: float = 1.0) -> None:
         self.min_iou = min_iou
         self.max_missed = max_missed
+        self.max_jump = max_jump
         self.active: list[Track] = []
         self.finished: list[Track] = []
         self._next_id = 1
@@ -60,15 +75,25 @@ class IoUTracker:
         """The id of each box of this sample, in the order given."""
         ids: list[int | None] = [None] * len(boxes)
         matched: set[int] = set()
+
+        def take(r: int, c: int) -> None:
+            track = self.active[r]
+            track.box, track.last_s, track.samples, track.missed = tuple(boxes[c]), time_s, track.samples + 1, 0
+            ids[c] = track.id
+            matched.add(r)
+
         if self.active and boxes:
             iou = iou_matrix([t.box for t in self.active], boxes)
-            rows, cols = linear_sum_assignment(-iou)
-            for r, c in zip(rows, cols):
+            for r, c in zip(*linear_sum_assignment(-iou)):
                 if iou[r, c] >= self.min_iou:
-                    track = self.active[r]
-                    track.box, track.last_s, track.samples, track.missed = tuple(boxes[c]), time_s, track.samples + 1, 0
-                    ids[c] = track.id
-                    matched.add(r)
+                    take(r, c)
+            rows = [r for r in range(len(self.active)) if r not in matched]
+            cols = [c for c in range(len(boxes)) if ids[c] is None]
+            if rows and cols:
+                jump = jump_matrix([self.active[r].box for r in rows], [boxes[c] for c in cols])
+                for i, j in zip(*linear_sum_assignment(jump)):
+                    if jump[i, j] <= self.max_jump:
+                        take(rows[i], cols[j])
         still = []
         for r, track in enumerate(self.active):
             if r not in matched:
