@@ -9,7 +9,7 @@ import gradio as gr
 
 from demo import api
 from demo.studio import Studio
-from demo.tabs import about, analyze, compare, confusion, embeddings, evaluate, explain, live
+from demo.tabs import about, analyze, compare, confusion, embeddings, evaluate, explain, live, video
 
 TITLE = "FER explainability studio"
 CSS = "#agreement {font-size: 1.1em}"
@@ -45,6 +45,8 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
                 analyze.build(studio, shared, example_photos())
             with gr.Tab("Live webcam", id="live"):
                 live.build(studio, shared)
+            with gr.Tab("Video", id="video"):
+                video.build(studio, shared)
             with gr.Tab("Compare models", id="compare") as compare_tab:
                 compare.build(studio, shared)
             with gr.Tab("Explain", id="explain"):

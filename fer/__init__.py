@@ -12,12 +12,15 @@ from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec,
 
 if TYPE_CHECKING:
     from fer.inference import Analyzer, FaceResult, ModelResult, analyze
+    from fer.video import VideoError, VideoResult, analyze_video
 
 __version__ = "0.1.0"
 
-# fer.analyze and friends pull in OpenCV and pytorch-grad-cam; training needs neither, so they load on
-# first use (PEP 562) and `import fer` stays within torch, torchvision, numpy, safetensors and tqdm.
+# fer.analyze, fer.analyze_video and friends pull in OpenCV and pytorch-grad-cam; training needs neither,
+# so they load on first use (PEP 562) and `import fer` stays within torch, torchvision, numpy, safetensors
+# and tqdm.
 _LAZY = {name: "fer.inference" for name in ("Analyzer", "FaceResult", "ModelResult", "analyze")}
+_LAZY |= {name: "fer.video" for name in ("VideoError", "VideoResult", "analyze_video")}
 
 
 def __getattr__(name: str) -> object:
@@ -39,6 +42,9 @@ __all__ = [
     "FaceResult",
     "ModelResult",
     "analyze",
+    "analyze_video",
+    "VideoError",
+    "VideoResult",
     "FER2013_CLASSES",
     "FERPLUS_CLASSES",
     "CheckpointError",

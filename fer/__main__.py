@@ -1,4 +1,4 @@
-"""The command line: ``python -m fer {evaluate,reproduce,push} ...`` (``python -m fer COMMAND -h`` for each)."""
+"""The command line: ``python -m fer {evaluate,reproduce,push,video} ...`` (``python -m fer COMMAND -h`` for each)."""
 
 from __future__ import annotations
 
@@ -79,6 +79,10 @@ def _push(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     print(f"pushed {args.checkpoint} to {args.repo}: {url}")
 
 
+def _exit(code: int) -> None:
+    raise SystemExit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m fer", description="FER studio command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +125,10 @@ def main(argv: list[str] | None = None) -> None:
     pu.add_argument("--token", help="Hub token (default: HF_TOKEN or the cached login)")
     pu.add_argument("--private", action="store_true")
     pu.set_defaults(run=_push)
+
+    from fer.video import cli as video_cli  # its module imports only argparse and the reader's constants
+
+    video_cli.add_parser(sub).set_defaults(run=lambda args, parser: _exit(video_cli.run(args)))
 
     args = parser.parse_args(argv)
     if getattr(args, "device", None) is None and args.command == "evaluate":

@@ -94,3 +94,23 @@ def test_compare_and_about_tabs(page) -> None:  # noqa: ANN001
     tab(page, "About")
     page.get_by_text("Reported versus reproduced").wait_for()
     page.screenshot(path=str(SHOTS / "about.png"), full_page=True)
+
+
+def test_video_tab_shows_the_timeline_and_a_playable_overlay(page, tmp_path) -> None:  # noqa: ANN001
+    from fer.video.democlip import write_demo_clip
+
+    clip = write_demo_clip(tmp_path / "two_faces.mp4", seconds=2, fps=10, faces=2)
+    tab(page, "Video")
+    page.locator("#video-upload input[type=file]").set_input_files(str(clip))
+    page.get_by_role("button", name="Analyze").last.click()
+    page.locator("#video-status").get_by_text("2 face(s) tracked").wait_for()
+    page.locator("#video-timeline .js-plotly-plot").wait_for()
+    assert page.locator("#video-timeline .scatterlayer .trace").count() >= 7  # a line per class
+    page.locator("#video-summary").get_by_text("Face 2").wait_for()
+    page.locator("#video-maps img").first.wait_for()  # the frame at time 0 with a map per face
+    # The overlay (VP8 WebM) decodes in Chromium: its metadata loads and it has the clip's size.
+    video = page.locator("video").last
+    video.wait_for()
+    page.wait_for_function("v => v.readyState >= 1 && v.videoWidth > 0", arg=video.element_handle())
+    assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 240]
+    page.screenshot(path=str(SHOTS / "video.png"), full_page=True)
