@@ -56,6 +56,21 @@ def test_train_help_and_fer_training_import_no_app_only_package() -> None:
     assert run_python(code) == "[]"
 
 
+def test_python_m_fer_parser_imports_no_app_only_package() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "import fer.__main__ as cli\n"
+        "for command in ('reproduce', 'push', 'video'):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        try:\n"
+        "            cli.main([command, '--help'])\n"
+        "        except SystemExit:\n"
+        "            pass\n"
+        f"print(sorted(m for m in {APP_ONLY!r} if m in sys.modules))"
+    )
+    assert run_python(code) == "[]"
+
+
 def test_fer_analyze_still_loads_on_first_use() -> None:
     code = "import sys, fer\nassert 'cv2' not in sys.modules\nfer.analyze\nprint('cv2' in sys.modules)"
     assert run_python(code) == "True"
