@@ -82,12 +82,16 @@ def model_card(meta: dict[str, Any], metrics: dict[str, Any] | None, repo_id: st
     reported = ", ".join(f"{k} {v}%" for k, v in spec.reported.items())
     classes = ", ".join(meta.get("class_names") or [])
     epochs = training.get("epochs_completed", meta.get("epoch"))
+    asked = training.get("recipe_epochs", recipe.get("epochs"))
+    paper_epochs = training.get("paper_epochs", spec.recipe.epochs)
     budget = (
-        f"stopped by a time budget of {training['time_budget_minutes']} min after {epochs} of the recipe's "
-        f"{training.get('recipe_epochs')} epochs"
+        f"stopped by a time budget of {training['time_budget_minutes']} min after {epochs:g} of {asked} epochs"
         if training.get("budget_limited")
-        else f"{epochs} of the recipe's {training.get('recipe_epochs', recipe.get('epochs'))} epochs"
+        else f"{epochs:g} of {asked} epochs"
+        if isinstance(epochs, (int, float))
+        else "an unrecorded number of epochs"
     )
+    budget += f" (the paper's recipe runs {paper_epochs})"
     score = (
         f"| {dataset} | {split} | {metrics['n_samples']} | {metrics['accuracy']:.4f} | {metrics['macro_f1']:.4f} |"
         if metrics
@@ -111,8 +115,9 @@ A checkpoint of `{spec.name}` from the FER explainability studio, a re-implement
 
 ## Training
 
-- Started {pretrained}; the paper's recipe: {recipe.get("optimizer")} lr {recipe.get("lr")},
-  batch {recipe.get("batch_size")}, input {recipe.get("img_size") or spec.input.size} px, seed {recipe.get("seed")}.
+- Started {pretrained}. Recipe as run: {recipe.get("optimizer")} lr {recipe.get("lr")}, batch
+  {recipe.get("batch_size")}, input {recipe.get("img_size") or spec.input.size} px, seed {recipe.get("seed")}
+  (`meta.json` holds every setting).
 - Ran {budget}; best epoch {meta.get("epoch")} by validation accuracy.
 - Device: {training.get("device", "unknown")} x {training.get("processes", 1)}, torch {training.get("torch", "?")},
   {training.get("train_minutes", "?")} min of training.

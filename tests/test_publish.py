@@ -78,7 +78,7 @@ def test_card_and_files(checkpoint: Path, tmp_path: Path) -> None:
     metrics = json.loads((checkpoint / "metrics.json").read_text())
     values = {m["type"]: m["value"] for r in meta["model-index"][0]["results"] for m in r["metrics"]}
     assert values == {"accuracy": round(metrics["accuracy"], 4), "f1": round(metrics["macro_f1"], 4)}
-    assert "research use only" in card and "time budget of 1.5 min" in card and "3.4 of the recipe's 30" in card
+    assert "research use only" in card and "time budget of 1.5 min after 3.4 of 30 epochs" in card
     assert "from scratch" in card and "Intended use and limitations" in card
     png = (tmp_path / "stage" / "confusion_matrix.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
