@@ -6,6 +6,9 @@ evaluation artifacts go to ``OUT/<model>/`` (default ``./checkpoints``, where th
 
 from __future__ import annotations
 
+import fer.threads  # noqa: F401  first: the CPU thread policy must be set before torch loads (fer/threads.py)
+
+# isort: split
 import argparse
 import json
 from dataclasses import asdict

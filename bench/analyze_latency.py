@@ -25,21 +25,23 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from pytorch_grad_cam import GradCAM
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-from skimage import data as skdata
-from torch import nn
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import fer  # noqa: E402  before torch: sets the CPU thread policy (fer/threads.py)
 
-import fer  # noqa: E402
+# isort: split
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from pytorch_grad_cam import GradCAM  # noqa: E402
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+from torch import nn  # noqa: E402
+
 from fer.faces import Face, detect_faces, face_tensor  # noqa: E402
 from fer.inference import Analyzer  # noqa: E402
 from fer.zoo import ModelZoo  # noqa: E402
