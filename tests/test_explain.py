@@ -29,9 +29,8 @@ MODELS = ["convcut", "psa_resnet50", "resemotenet", "unet_eca_resnet34"]
 
 
 @pytest.fixture(scope="module")
-def models() -> dict[str, torch.nn.Module]:
-    torch.manual_seed(0)
-    return {name: fer.build_model(name).eval() for name in MODELS}
+def models(built_model) -> dict[str, torch.nn.Module]:
+    return {name: built_model(name).eval() for name in MODELS}
 
 
 def batch(model: torch.nn.Module, n: int = 2) -> torch.Tensor:
@@ -79,8 +78,8 @@ def test_unknown_method_and_layer_are_clear(models: dict) -> None:
         compute_cam(models["convcut"], batch(models["convcut"]), layer="nope")
 
 
-def test_cam_works_inside_a_frozen_backbone_where_the_library_fails() -> None:
-    model = fer.build_model("convcut", freeze_backbone=True).eval()
+def test_cam_works_inside_a_frozen_backbone_where_the_library_fails(built_model) -> None:
+    model = built_model("convcut", freeze_backbone=True).eval()
     x = batch(model, 1)
     result = compute_cam(model, x)
     assert result.cams.shape == (1, 224, 224) and result.cams.max() == pytest.approx(1.0, abs=1e-5)
@@ -157,10 +156,9 @@ def test_road_ranks_the_real_map_above_its_inverse(mouth_model: torch.nn.Module)
 
 
 @pytest.fixture(scope="module")
-def analyzer(tmp_path_factory: pytest.TempPathFactory) -> Analyzer:
+def analyzer(tmp_path_factory: pytest.TempPathFactory, built_model) -> Analyzer:
     root = tmp_path_factory.mktemp("ckpts")
-    torch.manual_seed(0)
-    fer.save_checkpoint(fer.build_model("resemotenet"), root / "resemotenet", data={"name": "synthetic"})
+    fer.save_checkpoint(built_model("resemotenet"), root / "resemotenet", data={"name": "synthetic"})
     return Analyzer(ModelZoo(root))
 
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 from torch import nn
 
-import fer
 from fer.explain.cam import compute_cam
 from fer.fold_batchnorm import fold_batchnorm, foldable_pairs
 from fer.zoo import _for_inference
@@ -33,9 +32,8 @@ def with_trained_like_batchnorm(model: nn.Module) -> nn.Module:
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_folded_model_gives_todays_probabilities_and_maps(name: str) -> None:
-    torch.manual_seed(0)
-    today = with_trained_like_batchnorm(fer.build_model(name)).eval().to(memory_format=torch.channels_last)
+def test_folded_model_gives_todays_probabilities_and_maps(name: str, built_model) -> None:
+    today = with_trained_like_batchnorm(built_model(name)).eval().to(memory_format=torch.channels_last)
     folded = _for_inference(copy.deepcopy(today))
     norms = [m for m in today.modules() if isinstance(m, nn.BatchNorm2d)]
     left = [m for m in folded.modules() if isinstance(m, nn.BatchNorm2d)]
