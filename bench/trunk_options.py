@@ -3,7 +3,8 @@
 For each model (untrained weights, seed 0, batch 1 at its input size, 2 threads, no autograd):
 
 * ``eager``: fp32 channels_last, eval mode: how the zoo ran models before this bench;
-* ``folded``: the same with BatchNorm folded into the convolutions (``fer.fold_batchnorm``), the zoo's way now;
+* ``nchw``: fp32 in the default (contiguous) memory format, for comparison;
+* ``folded``: ``eager`` with BatchNorm folded into the convolutions (``fer.fold_batchnorm``), the zoo's way;
 * ``compile``: ``torch.compile`` (inductor) of the folded model; its compile time is reported apart;
 * ``onnxruntime``: the model exported with ``torch.onnx.export``, run by ONNX Runtime's CPU provider;
 * ``openvino``: the model converted by ``openvino.convert_model``, compiled for CPU (f32, latency hint).
@@ -14,8 +15,10 @@ part after the CAM layer is pool + head for two models, the small detail head fo
 residual blocks and FC layers for ResEmoteNet). Options whose package is missing are skipped; ONNX
 Runtime and OpenVINO are not project requirements (``pip install onnxruntime onnx openvino`` to measure).
 
-Options run interleaved round by round, so a busy neighbour slows them alike; we report median ms and
-the median per-round speed-up over ``eager``, and check each option's probabilities against eager's.
+Options run interleaved round by round, so a busy neighbour slows them alike; we report median wall ms
+and the median per-round speed-up over ``eager``, and the same for the process's CPU time (all its
+threads), which a busy neighbour disturbs much less than wall time on a shared machine; and we check
+each option's probabilities against eager's.
 
     python bench/trunk_options.py --rounds 7 --json /tmp/trunk.json
     python bench/trunk_options.py --options eager,folded --models psa_resnet50
@@ -45,7 +48,7 @@ from torch import nn
 
 from fer.fold_batchnorm import fold_batchnorm
 
-OPTIONS = ["eager", "folded", "compile", "onnxruntime", "openvino"]
+OPTIONS = ["eager", "nchw", "folded", "compile", "onnxruntime", "openvino"]
 PROB_TOLERANCE = 1e-5
 
 
@@ -61,6 +64,9 @@ def prepare(option: str, model: nn.Module, x: torch.Tensor, threads: int, workdi
     if option == "eager":
         m = copy.deepcopy(model).to(memory_format=torch.channels_last)
         return lambda: m(x_cl).softmax(1).numpy()
+    if option == "nchw":
+        m = copy.deepcopy(model)
+        return lambda: m(x).softmax(1).numpy()
     if option in ("folded", "compile"):
         m = copy.deepcopy(model)
         fold_batchnorm(m, x)
@@ -76,6 +82,7 @@ def prepare(option: str, model: nn.Module, x: torch.Tensor, threads: int, workdi
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as OMP_WAIT_POLICY=PASSIVE for torch
         session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         feed = {"x": x.numpy()}
         return lambda: torch.from_numpy(session.run(None, feed)[0]).softmax(1).numpy()
@@ -85,7 +92,12 @@ def prepare(option: str, model: nn.Module, x: torch.Tensor, threads: int, workdi
         compiled = ov.Core().compile_model(
             ov.convert_model(model, example_input=x),
             "CPU",
-            {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"},
+            {
+                "INFERENCE_NUM_THREADS": threads,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32",
+                "ENABLE_CPU_PINNING": False,  # pinned threads suffer most on a shared machine
+            },
         )
         x_np = x.numpy()
         return lambda: torch.from_numpy(np.asarray(compiled(x_np)[0])).softmax(1).numpy()
@@ -133,30 +145,40 @@ def main() -> None:
                 diffs[option] = out
             reference = diffs.get("eager")
             times: dict[str, list[float]] = {o: [] for o in fns}
+            cpu: dict[str, list[float]] = {o: [] for o in fns}
             for _ in range(args.rounds + 1):  # the first round warms caches
                 for option, fn in fns.items():
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     fn()
+                    cpu[option].append(time.process_time() - start_cpu)
                     times[option].append(time.perf_counter() - start)
             times = {o: t[1:] for o, t in times.items()}
+            cpu = {o: t[1:] for o, t in cpu.items()}
             row = {}
             for option in fns:
                 speedups = [e / t for e, t in zip(times["eager"], times[option])] if "eager" in times else []
+                cpu_speedups = [e / t for e, t in zip(cpu["eager"], cpu[option])] if "eager" in cpu else []
                 diff = float(np.abs(diffs[option] - reference).max()) if reference is not None else None
                 row[option] = {
                     "median_ms": 1000 * statistics.median(times[option]),
                     "speedup_over_eager": statistics.median(speedups) if speedups else None,
+                    "median_cpu_ms": 1000 * statistics.median(cpu[option]),
+                    "cpu_saving_over_eager": statistics.median(cpu_speedups) if cpu_speedups else None,
                     "setup_s": setup_s[option],
                     "max_prob_diff": diff,
                     "equal_within_tolerance": diff is not None and diff <= PROB_TOLERANCE,
                 }
             results[name] = {"options": row, "failed": failed}
             print(f"\n{name} (input {size}x{size})")
-            print(f"  {'option':<12} {'median ms':>10} {'x eager':>8} {'set-up s':>9} {'max |dp|':>9}")
+            print(
+                f"  {'option':<12} {'wall ms':>8} {'x eager':>8} {'CPU ms':>8} {'x eager':>8} "
+                f"{'set-up s':>9} {'max |dp|':>9}"
+            )
             for option, r in row.items():
                 ok = "" if r["equal_within_tolerance"] else "  (differs)"
                 print(
-                    f"  {option:<12} {r['median_ms']:>10.1f} {r['speedup_over_eager']:>7.2f}x "
+                    f"  {option:<12} {r['median_ms']:>8.1f} {r['speedup_over_eager']:>7.2f}x "
+                    f"{r['median_cpu_ms']:>8.1f} {r['cpu_saving_over_eager']:>7.2f}x "
                     f"{r['setup_s']:>9.1f} {r['max_prob_diff']:>9.1e}{ok}"
                 )
             for option, why in failed.items():

@@ -53,6 +53,16 @@ def built_model() -> Callable[..., nn.Module]:
     return build
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _zoo_builds_from_the_cache(built_model: Callable[..., nn.Module]):  # noqa: ANN202
+    """The zoo's untrained models (seed 0) come from the same cache: identical weights, built once per session."""
+    import fer.zoo
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fer.zoo, "build_model", built_model)
+        yield
+
+
 @pytest.fixture(scope="session")
 def studio_server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """One running app (python app.py) shared by the API and browser tests."""
