@@ -54,12 +54,19 @@ def built_model() -> Callable[..., nn.Module]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _zoo_builds_from_the_cache(built_model: Callable[..., nn.Module]):  # noqa: ANN202
-    """The zoo's untrained models (seed 0) come from the same cache: identical weights, built once per session."""
+def _library_builds_from_the_cache(built_model: Callable[..., nn.Module]):  # noqa: ANN202
+    """The zoo's untrained models and the skeletons ``load_checkpoint`` fills come from the same cache.
+
+    Same results, built once per session: the zoo's untrained weights are seed 0's, as the cache's;
+    ``load_checkpoint`` overwrites every weight and buffer of its skeleton with the checkpoint's.
+    Training (fer.training) still builds its own models from its own seed.
+    """
+    import fer.checkpoints
     import fer.zoo
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(fer.zoo, "build_model", built_model)
+        patch.setattr(fer.checkpoints, "build_model", built_model)
         yield
 
 
