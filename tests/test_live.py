@@ -28,7 +28,7 @@ def test_shrunk_detection_boxes_are_in_the_frames_pixels(tmp_path: Path) -> None
     frame[40:440, 120:520] = cv2.resize(skdata.astronaut()[0:256, 100:356], (400, 400), interpolation=cv2.INTER_CUBIC)
     analyzer = Analyzer(ModelZoo(tmp_path))  # untrained weights: where the face is does not depend on them
     [live] = analyze_frame(analyzer, frame)
-    [full] = analyze_frame(analyzer, frame, detect_width=None)
+    [full] = analyze_frame(analyzer, frame, detect_width=None, min_face=24)
     assert DETECT_WIDTH < 640 and live.face.gray.shape[0] < full.face.gray.shape[0]  # it did detect on less
     assert iou(live.box, full.box) > 0.7
     x, y, w, h = live.box
