@@ -127,6 +127,7 @@ def mouth_model(tmp_path_factory: pytest.TempPathFactory) -> torch.nn.Module:
     return model
 
 
+@pytest.mark.slow  # trains the tiny CNN for 15 epochs (once per module)
 def test_cam_energy_falls_in_the_mouth(mouth_model: torch.nn.Module) -> None:
     faces = make_synthetic_faces(140, seed=7, split="test")
     from fer.preprocess import to_model_input
@@ -140,6 +141,7 @@ def test_cam_energy_falls_in_the_mouth(mouth_model: torch.nn.Module) -> None:
     assert share > 0.5, f"{share:.2f} of CAM energy in the mouth box ({share_of_area:.2f} of the area)"
 
 
+@pytest.mark.slow  # trains the tiny CNN for 15 epochs (once per module)
 def test_road_ranks_the_real_map_above_its_inverse(mouth_model: torch.nn.Module) -> None:
     faces = make_synthetic_faces(14, seed=8, split="test")
     from fer.preprocess import to_model_input
