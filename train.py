@@ -2,6 +2,8 @@
 
 Every recipe knob can be overridden by a flag; ``--list-recipes`` prints them. Checkpoints and
 evaluation artifacts go to ``OUT/<model>/`` (default ``./checkpoints``, where the app looks).
+Several GPUs: ``torchrun --nproc_per_node=N train.py ...`` (``--batch-size`` stays the global batch).
+A few GPU minutes: ``--time-budget MINUTES`` keeps the best checkpoint reached within them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import torch
 import fer
 from fer.data import load_dataset
 from fer.training import config_from_recipe
-from fer.training.run import default_device, train_model
+from fer.training.distributed import cleanup_distributed, init_distributed
+from fer.training.run import train_model
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,6 +58,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     d.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
     d.add_argument("--amp", action="store_true", help="mixed precision on CUDA (bf16 where supported, else fp16)")
     d.add_argument("--compile", action="store_true", help="torch.compile the model")
+    d.add_argument(
+        "--time-budget",
+        type=float,
+        dest="time_budget_minutes",
+        metavar="MINUTES",
+        help="stop training after MINUTES (mid-epoch; the best checkpoint so far is kept and meta.json says so)",
+    )
+    d.add_argument(
+        "--sync-bn",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="under torchrun on CUDA, synchronise BatchNorm statistics across GPUs (default: on)",
+    )
     d.add_argument("--num-threads", type=int, help="CPU threads for torch")
     d.add_argument("--resume", action="store_true", help="continue OUT/<model>/resume.pt where it stopped")
     d.add_argument("--no-progress", action="store_true", help="no progress bars (one line per epoch)")
@@ -84,6 +100,8 @@ def overrides(args: argparse.Namespace) -> dict:
             "compile",
             "drop_duplicates",
             "pretrained",
+            "time_budget_minutes",
+            "sync_bn",
         )
     }
     if args.scheduler:
@@ -102,16 +120,29 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
-    data = load_dataset(args.data, ferplus=args.ferplus, image_size=args.image_size, seed=args.seed)
-    print(data.summary())
-    device = torch.device(args.device) if args.device else default_device()
-    models = fer.list_models() if args.model == "all" else [args.model]
-    for name in models:
-        config = config_from_recipe(name, **overrides(args))
-        result = train_model(
-            config, data, Path(args.out) / name, device=device, resume=args.resume, progress=not args.no_progress
-        )
-        print(f"wrote {result['out_dir']}")
+    dist, device = init_distributed(torch.device(args.device) if args.device else None)
+    log = print if dist.is_main else (lambda message: None)
+    try:
+        data = load_dataset(args.data, ferplus=args.ferplus, image_size=args.image_size, seed=args.seed)
+        log(data.summary())
+        if dist.enabled:
+            log(f"torchrun: {dist.world_size} processes, global batch split across them, device {device.type}")
+        models = fer.list_models() if args.model == "all" else [args.model]
+        for name in models:
+            config = config_from_recipe(name, **overrides(args))
+            result = train_model(
+                config,
+                data,
+                Path(args.out) / name,
+                device=device,
+                resume=args.resume,
+                progress=not args.no_progress,
+                log=log,
+                dist=dist,
+            )
+            log(f"wrote {result['out_dir']}")
+    finally:
+        cleanup_distributed()
 
 
 if __name__ == "__main__":

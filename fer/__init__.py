@@ -9,14 +9,36 @@ Not the PyPI package named ``fer`` (a different Keras project); do not install b
 from fer.threads import CPU_THREAD_SETTINGS  # noqa: F401
 
 # isort: split
+from typing import TYPE_CHECKING
 
 from fer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from fer.inference import Analyzer, FaceResult, ModelResult, analyze
 from fer.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from fer.pretrained import PretrainedWeightsUnavailable
 from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec, list_models, register_model
 
+if TYPE_CHECKING:
+    from fer.inference import Analyzer, FaceResult, ModelResult, analyze
+
 __version__ = "0.1.0"
+
+# fer.analyze and friends pull in OpenCV and pytorch-grad-cam; training needs neither, so they load on
+# first use (PEP 562) and `import fer` stays within torch, torchvision, numpy, safetensors and tqdm.
+_LAZY = {name: "fer.inference" for name in ("Analyzer", "FaceResult", "ModelResult", "analyze")}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'fer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "Analyzer",

@@ -5,6 +5,7 @@ Registering it is a context manager that removes it again, so ``fer.list_models(
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,17 +64,48 @@ class TinyCNN(FERModel):
         return self.features(x)
 
 
+PLAIN_SPEC = dataclasses.replace(
+    SPEC,
+    name="tiny_plain",
+    display_name="Tiny CNN without BatchNorm or dropout (tests only)",
+    cam_target_layer="features.4",
+)
+
+
+class TinyPlainCNN(FERModel):
+    """Convolutions, ReLU and pooling only: with neither BatchNorm statistics nor dropout masks, one process
+    and several data-parallel processes must compute the same gradients, up to float summation order."""
+
+    def __init__(self, num_classes: int = 7, pretrained: bool = False) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(32, num_classes)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
 @contextmanager
 def tiny_model_registered() -> Iterator[None]:
     registry._ensure_models_imported()
     registry._REGISTRY[SPEC.name] = (SPEC, TinyCNN)
+    registry._REGISTRY[PLAIN_SPEC.name] = (PLAIN_SPEC, TinyPlainCNN)
     try:
         yield
     finally:
         registry._REGISTRY.pop(SPEC.name, None)
+        registry._REGISTRY.pop(PLAIN_SPEC.name, None)
 
 
-if __name__ == "__main__":  # python tests/tiny_model.py <train.py arguments>: train.py with tiny_cnn available
+if __name__ == "__main__":  # python tests/tiny_model.py <train.py arguments>: train.py with the tiny models
     import train
 
     with tiny_model_registered():

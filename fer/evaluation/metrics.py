@@ -1,4 +1,9 @@
-"""Classification metrics from scikit-learn, as one JSON-ready dict."""
+"""Classification metrics as one JSON-ready dict, computed from the confusion matrix in numpy.
+
+Training writes these on machines that have only torch, torchvision, numpy, safetensors and tqdm, so
+this module does not import scikit-learn; ``tests/test_metrics.py`` checks every number against
+scikit-learn's ``precision_recall_fscore_support``, ``f1_score`` and ``confusion_matrix``.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,37 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts ``(K, K)``, rows the true class, columns the predicted one."""
+    y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    if len(y_true) and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= num_classes):
+        raise ValueError(f"labels must lie in [0, {num_classes})")
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
+
+
+def _safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # scikit-learn's zero_division=0: a ratio with an empty denominator is 0.
+    return np.divide(a, b, out=np.zeros_like(a, dtype=np.float64), where=b > 0)
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix (rows: true)."""
-    labels = np.arange(len(class_names))
-    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    cm = confusion_matrix(y_true, y_pred, len(class_names))
+    tp = np.diag(cm).astype(np.float64)
+    support = cm.sum(1)
+    precision = _safe_divide(tp, cm.sum(0).astype(np.float64))
+    recall = _safe_divide(tp, support.astype(np.float64))
+    f1 = _safe_divide(2 * precision * recall, precision + recall)
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
-        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(tp.sum() / len(y_true)) if len(y_true) else 0.0,
+        "macro_f1": float(f1.mean()) if len(class_names) else 0.0,
         "per_class": {
             name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for name, p, r, f, s in zip(class_names, precision, recall, f1, support)
         },
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "confusion_matrix": cm.tolist(),
     }

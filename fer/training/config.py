@@ -40,6 +40,11 @@ class TrainConfig:
     amp: bool = False
     compile: bool = False
     eval_batch_size: int = 128
+    # Not part of any paper's recipe: how long this run may train (None: the whole recipe), and whether
+    # multi-GPU runs synchronise BatchNorm statistics across GPUs (so the global batch sees the recipe's
+    # batch statistics; CUDA only).
+    time_budget_minutes: float | None = None
+    sync_bn: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

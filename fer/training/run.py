@@ -12,8 +12,9 @@ import torch
 from fer.checkpoints import load_checkpoint, save_checkpoint
 from fer.data import DataBundle, audit_duplicates, drop_train_duplicates
 from fer.evaluation.evaluate import evaluate_to_artifact
-from fer.registry import build_model
+from fer.registry import build_model, get_spec
 from fer.training.config import TrainConfig
+from fer.training.distributed import Distributed
 from fer.training.loop import fit, numpy_seed_subset
 
 
@@ -30,12 +31,18 @@ def train_model(
     resume: bool = False,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    dist: Distributed | None = None,
 ) -> dict[str, Any]:
     """Train ``config.model`` on ``data`` into ``out_dir``; returns the test metrics and the run summary.
 
     ``out_dir`` ends up holding the best checkpoint (``model.safetensors``, ``meta.json``), the
     evaluation artifact (``metrics.json``, ``predictions.npz``), ``log.jsonl`` and ``resume.pt``.
+    Under torchrun (``dist``) every rank trains and rank 0 alone logs, evaluates and writes; the other
+    ranks return ``{"metrics": None, ...}``.
     """
+    dist = dist or Distributed()
+    if not dist.is_main:
+        log = _quiet
     device = device or default_device()
     torch.manual_seed(config.seed)
     if "train" not in data:
@@ -81,7 +88,10 @@ def train_model(
         progress=progress,
         checkpoint_meta=meta,
         log=log,
+        dist=dist,
     )
+    if not dist.is_main:
+        return {"metrics": None, **summary, "out_dir": str(Path(out_dir))}
 
     best, best_meta = load_checkpoint(out_dir, device=device)
     test = data.eval_split()
@@ -105,6 +115,35 @@ def train_model(
         f"{test.split}_accuracy": metrics["accuracy"],
         f"{test.split}_macro_f1": metrics["macro_f1"],
     }
+    best_meta["training"] = run_record(summary, device, dist)
     keep = {k: v for k, v in best_meta.items() if k not in ("source", "weights_sha256", "created", "code_version")}
     save_checkpoint(best, out_dir, **keep)
     return {"metrics": metrics, **summary, "out_dir": str(Path(out_dir))}
+
+
+def run_record(summary: dict[str, Any], device: torch.device, dist: Distributed) -> dict[str, Any]:
+    """How the run went, for ``meta.json``: budget, epochs of the recipe completed, why it stopped, where."""
+    return {
+        "stop_reason": summary["stop_reason"],
+        "budget_limited": summary["budget_limited"],
+        "time_budget_minutes": summary["time_budget_minutes"],
+        "epochs_completed": summary["epochs_completed"],
+        "recipe_epochs": summary["recipe_epochs"],  # what this run was asked for
+        "paper_epochs": get_spec(summary["model"]).recipe.epochs,
+        "train_minutes": summary["train_minutes"],
+        "best_epoch": summary["best_epoch"],
+        "device": device_name(device),
+        "processes": dist.world_size,
+        "torch": torch.__version__,
+    }
+
+
+def device_name(device: torch.device) -> str:
+    """``"cpu"`` or the GPU's name, e.g. ``"NVIDIA H100 80GB HBM3"``."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return device.type
+
+
+def _quiet(message: str) -> None:
+    pass
