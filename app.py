@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 
+import fer  # noqa: F401  first: the CPU thread policy must be set before torch loads (fer/threads.py)
+
+# isort: split
 from demo import CSS, build_demo
 from demo.runtime import limit_malloc_arenas
 

@@ -8,6 +8,9 @@ A few GPU minutes: ``--time-budget MINUTES`` keeps the best checkpoint reached w
 
 from __future__ import annotations
 
+import fer.threads  # noqa: F401  first: the CPU thread policy must be set before torch loads (fer/threads.py)
+
+# isort: split
 import argparse
 import json
 from dataclasses import asdict

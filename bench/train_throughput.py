@@ -21,16 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from PIL import Image
-from torch.utils.data import DataLoader, Dataset
-from torchvision import transforms
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import fer  # noqa: E402  before torch: sets the CPU thread policy (fer/threads.py)
 
-import fer  # noqa: E402
+# isort: split
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch.utils.data import DataLoader, Dataset  # noqa: E402
+from torchvision import transforms  # noqa: E402
+
 from fer.data import load_dataset, make_synthetic_faces  # noqa: E402
 from fer.preprocess import random_hflip, to_model_input  # noqa: E402
 

@@ -3,6 +3,12 @@
 Not the PyPI package named ``fer`` (a different Keras project); do not install both.
 """
 
+# First, before anything below loads torch: importing fer.threads sets OpenMP's passive waiting and a
+# thread count from the cores this process may use (fer/threads.py says why). Every entry point goes
+# through this package, so app.py, train.py, `python -m fer` and the bench scripts all get them.
+from fer.threads import CPU_THREAD_SETTINGS  # noqa: F401
+
+# isort: split
 from typing import TYPE_CHECKING
 
 from fer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint

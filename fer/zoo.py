@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from fer.checkpoints import META_FILE, WEIGHTS_FILE, CheckpointError, load_checkpoint
+from fer.fold_batchnorm import fold_batchnorm
 from fer.labels import default_class_names
 from fer.registry import build_model, get_spec
 
@@ -126,4 +127,8 @@ class ModelZoo:
 
 def _for_inference(model: nn.Module) -> nn.Module:
     # channels_last is the fastest fp32 layout for these convnets on CPU (FIELD-NOTES); eval() fixes BN/dropout.
-    return model.eval().to(memory_format=torch.channels_last)
+    # The zoo's copy is inference-only, so BatchNorm folds into the convolutions (bench/trunk_options.py).
+    model.eval()
+    size = model.spec.input.size
+    fold_batchnorm(model, torch.zeros(1, model.spec.input.channels, size, size, device=next(model.parameters()).device))
+    return model.to(memory_format=torch.channels_last)

@@ -33,15 +33,15 @@ def randomise_bn(model: torch.nn.Module) -> None:
 
 
 @pytest.fixture(scope="module")
-def convcut_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    model = fer.build_model("convcut")
+def convcut_dir(tmp_path_factory: pytest.TempPathFactory, built_model) -> Path:
+    model = built_model("convcut")
     randomise_bn(model)
     return fer.save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "convcut", data={"name": "synthetic"})
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_round_trip_gives_identical_outputs(name: str, tmp_path: Path) -> None:
-    model = fer.build_model(name, num_classes=8).eval()
+def test_round_trip_gives_identical_outputs(name: str, tmp_path: Path, built_model) -> None:
+    model = built_model(name, num_classes=8).eval()
     with torch.no_grad():
         randomise_bn(model)
         expected = model(probe(model))
@@ -73,9 +73,9 @@ def test_safetensors_file_path_loads_with_meta_beside_it(convcut_dir: Path) -> N
     assert meta["model"] == "convcut" and model.spec.name == "convcut"
 
 
-def test_wrong_class_names_count_is_refused(tmp_path: Path) -> None:
+def test_wrong_class_names_count_is_refused(tmp_path: Path, built_model) -> None:
     with pytest.raises(ValueError, match="class names"):
-        fer.save_checkpoint(fer.build_model("convcut"), tmp_path, class_names=["a", "b"])
+        fer.save_checkpoint(built_model("convcut"), tmp_path, class_names=["a", "b"])
 
 
 class Payload:
@@ -96,16 +96,16 @@ def test_pickle_with_a_payload_is_refused_and_never_runs(tmp_path: Path) -> None
     assert not marker.exists()
 
 
-def test_weights_only_pickle_loads(tmp_path: Path) -> None:
-    model = fer.build_model("convcut").eval()
+def test_weights_only_pickle_loads(tmp_path: Path, built_model) -> None:
+    model = built_model("convcut").eval()
     torch.save({"state_dict": model.state_dict(), "epoch": 1}, tmp_path / "plain.pth")
     loaded, _ = fer.load_checkpoint(tmp_path / "plain.pth", model_name="convcut")
     with torch.no_grad():
         assert torch.equal(loaded(probe(loaded)), model(probe(model)))
 
 
-def test_pickle_without_meta_needs_a_model_name(tmp_path: Path) -> None:
-    torch.save(fer.build_model("convcut").state_dict(), tmp_path / "w.pth")
+def test_pickle_without_meta_needs_a_model_name(tmp_path: Path, built_model) -> None:
+    torch.save(built_model("convcut").state_dict(), tmp_path / "w.pth")
     with pytest.raises(CheckpointError, match="model_name"):
         fer.load_checkpoint(tmp_path / "w.pth")
 
@@ -207,16 +207,16 @@ def test_hub_id_loads_from_the_hub_cache_offline(
         assert torch.equal(model(probe(model)), reference(probe(reference)))
 
 
-def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
-    model = fer.build_model("convcut")
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path, built_model) -> None:
+    model = built_model("convcut")
     fer.save_checkpoint(model, tmp_path)
     fer.save_checkpoint(model, tmp_path, epoch=2)  # overwrite in place
     assert sorted(p.name for p in tmp_path.iterdir()) == ["meta.json", "model.safetensors"]
     assert json.loads((tmp_path / "meta.json").read_text())["epoch"] == 2
 
 
-def test_safetensors_without_meta_needs_model_name(tmp_path: Path) -> None:
-    model = fer.build_model("convcut").eval()
+def test_safetensors_without_meta_needs_model_name(tmp_path: Path, built_model) -> None:
+    model = built_model("convcut").eval()
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "w.safetensors")
     with pytest.raises(CheckpointError, match="model_name"):
         fer.load_checkpoint(tmp_path / "w.safetensors")

@@ -41,10 +41,10 @@ def test_app_help() -> None:
     assert "--checkpoints" in out.stdout
 
 
-def test_locate_finds_a_trained_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_locate_finds_a_trained_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_model) -> None:
     monkeypatch.delenv("FER_CHECKPOINTS", raising=False)
     assert locate("convcut", tmp_path).found is False
-    fer.save_checkpoint(fer.build_model("convcut"), tmp_path / "convcut")
+    fer.save_checkpoint(built_model("convcut"), tmp_path / "convcut")
     assert locate("convcut", tmp_path).found is True
     monkeypatch.setenv("FER_CHECKPOINTS", str(tmp_path))
     assert locate("convcut").source == str(tmp_path / "convcut")
@@ -52,8 +52,8 @@ def test_locate_finds_a_trained_checkpoint(tmp_path: Path, monkeypatch: pytest.M
     assert hub.found is None and hub.source == "someone/fer-models/convcut"
 
 
-def test_app_page_says_which_models_are_trained(tmp_path: Path) -> None:
-    fer.save_checkpoint(fer.build_model("convcut"), tmp_path / "convcut")
+def test_app_page_says_which_models_are_trained(tmp_path: Path, built_model) -> None:
+    fer.save_checkpoint(built_model("convcut"), tmp_path / "convcut")
     demo = build_demo(str(tmp_path))
     status = demo.studio.checkpoint_status()
     assert f"Conv-cut: trained checkpoint `{tmp_path / 'convcut'}`" in status

@@ -18,14 +18,21 @@ def n_params(module: nn.Module) -> int:
 
 
 @pytest.fixture(scope="module", params=MODELS)
-def model(request: pytest.FixtureRequest) -> nn.Module:
-    torch.manual_seed(0)
-    return fer.build_model(request.param)
+def model(request: pytest.FixtureRequest, built_model) -> nn.Module:
+    return built_model(request.param)
 
 
 def batch(model: nn.Module, n: int = 2) -> torch.Tensor:
     size = model.spec.input.size
     return torch.randn(n, model.spec.input.channels, size, size)
+
+
+SMALL = 64  # every model runs at 64 px (ResEmoteNet's own size); 224-px passes cost 12x more on a CPU
+
+
+def small_batch(model: nn.Module, n: int = 2) -> torch.Tensor:
+    """For properties that do not depend on the input size (gradients reach, determinism, dropout, head width)."""
+    return torch.randn(n, model.spec.input.channels, SMALL, SMALL)
 
 
 def test_registry_lists_the_four_models() -> None:
@@ -47,7 +54,7 @@ def test_forward_gives_finite_logits_and_embed_feeds_the_head(model: nn.Module) 
 def test_backward_reaches_every_trainable_parameter(model: nn.Module) -> None:
     model.train()
     model.zero_grad()
-    loss = nn.functional.cross_entropy(model(batch(model)), torch.tensor([0, 3]))
+    loss = nn.functional.cross_entropy(model(small_batch(model)), torch.tensor([0, 3]))
     loss.backward()
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     assert trainable
@@ -58,14 +65,14 @@ def test_backward_reaches_every_trainable_parameter(model: nn.Module) -> None:
 
 def test_eval_is_deterministic(model: nn.Module) -> None:
     model.eval()
-    x = batch(model)
+    x = small_batch(model)
     with torch.no_grad():
         assert torch.equal(model(x), model(x))
 
 
 def test_train_mode_is_random_exactly_when_the_model_has_dropout(model: nn.Module) -> None:
     model.train()
-    x = batch(model)
+    x = small_batch(model)
     has_dropout = any(isinstance(m, (nn.Dropout, nn.Dropout2d)) for m in model.modules())
     assert has_dropout == (model.spec.name != "psa_resnet50")  # ResNet50's head has none
     with torch.no_grad():
@@ -73,11 +80,10 @@ def test_train_mode_is_random_exactly_when_the_model_has_dropout(model: nn.Modul
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_ferplus_head_has_eight_classes(name: str) -> None:
-    m = fer.build_model(name, num_classes=8).eval()
-    size = m.spec.input.size
+def test_ferplus_head_has_eight_classes(name: str, built_model) -> None:
+    m = built_model(name, num_classes=8).eval()
     with torch.no_grad():
-        assert m(torch.randn(1, 3, size, size)).shape == (1, 8)
+        assert m(small_batch(m, 1)).shape == (1, 8)
 
 
 def test_cam_target_layer_resolves_and_can_be_overridden(model: nn.Module) -> None:
@@ -107,16 +113,16 @@ def test_specs_carry_paper_recipe_and_card() -> None:
 # --- ResEmoteNet -----------------------------------------------------------------------------
 
 
-def test_resemotenet_has_80_2_million_parameters_as_the_official_code() -> None:
-    m = fer.build_model("resemotenet")
+def test_resemotenet_has_80_2_million_parameters_as_the_official_code(built_model) -> None:
+    m = built_model("resemotenet")
     assert abs(n_params(m) - 80.2e6) < 0.1e6
     # The three residual blocks hold most of them: 3.67 M + 14.68 M + 58.73 M.
     res = [n_params(getattr(m, f"res_block{i}")) for i in (1, 2, 3)]
     assert [round(r / 1e6, 1) for r in res] == [3.7, 14.7, 58.7]
 
 
-def test_resemotenet_cam_target_is_the_16x16_third_block() -> None:
-    m = fer.build_model("resemotenet").eval()
+def test_resemotenet_cam_target_is_the_16x16_third_block(built_model) -> None:
+    m = built_model("resemotenet").eval()
     seen = {}
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -143,8 +149,8 @@ def unet_mask_params(c: int, depth: int) -> int:
     return total + widths[0] * c + c  # final 1x1 conv
 
 
-def test_unet_depths_widths_and_eca_kernels() -> None:
-    m = fer.build_model("unet_eca_resnet34")
+def test_unet_depths_widths_and_eca_kernels(built_model) -> None:
+    m = built_model("unet_eca_resnet34")
     masks = [stage.mask for stage in m.stages]
     assert [mask.depth for mask in masks] == [4, 3, 2, 1]
     assert [len(mask.encoder) for mask in masks] == [4, 3, 2, 1]
@@ -165,8 +171,8 @@ def test_eca_kernel_size_formula(channels: int, k: int) -> None:
     assert eca_kernel_size(channels) == k
 
 
-def test_unet_backbone_is_resnet34_plus_masks() -> None:
-    m = fer.build_model("unet_eca_resnet34")
+def test_unet_backbone_is_resnet34_plus_masks(built_model) -> None:
+    m = built_model("unet_eca_resnet34")
     assert [len(stage.layer) for stage in m.stages] == [3, 4, 6, 3]
     masks = sum(n_params(stage.mask) for stage in m.stages)
     assert n_params(m) - masks == 21_284_672 + 512 * 7 + 7  # ResNet34 without its fc, plus our head
@@ -179,14 +185,14 @@ def test_unet_mask_keeps_odd_sizes(size: tuple[int, int]) -> None:
     assert mask(x).shape == x.shape
 
 
-def test_unet_model_runs_at_other_input_sizes() -> None:
-    m = fer.build_model("unet_eca_resnet34").eval()
+def test_unet_model_runs_at_other_input_sizes(built_model) -> None:
+    m = built_model("unet_eca_resnet34").eval()
     with torch.no_grad():
         assert m(torch.randn(1, 3, 100, 100)).shape == (1, 7)  # stages at 25, 13, 7, 4
 
 
-def test_unet_mask_is_a_residual_channel_softmax() -> None:
-    stage = fer.build_model("unet_eca_resnet34").stages[3].eval()
+def test_unet_mask_is_a_residual_channel_softmax(built_model) -> None:
+    stage = built_model("unet_eca_resnet34").stages[3].eval()
     x = torch.randn(1, 256, 14, 14)
     with torch.no_grad():
         feat = stage.layer(x)
@@ -202,10 +208,12 @@ def test_unet_mask_is_a_residual_channel_softmax() -> None:
 # --- Conv-cut --------------------------------------------------------------------------------
 
 
-def test_convcut_truncates_convnext_base_after_stage_2() -> None:
-    m = fer.build_model("convcut").eval()
+def test_convcut_truncates_convnext_base_after_stage_2(built_model) -> None:
+    m = built_model("convcut").eval()
     assert len(m.backbone) == 4
-    assert n_params(m.backbone) == n_params(convnext_base().features[:4])
+    with torch.device("meta"):  # the reference's structure only: no memory, no slow initialisation
+        reference = convnext_base()
+    assert n_params(m.backbone) == n_params(reference.features[:4])
     with torch.no_grad():
         assert m.backbone(torch.randn(1, 3, 224, 224)).shape == (1, 256, 28, 28)
     detail = 2 * 256 + (256 * 16 + 256 * 256 + 256) + (256 * 4 + 256 * 256 + 256)
@@ -213,13 +221,13 @@ def test_convcut_truncates_convnext_base_after_stage_2() -> None:
     assert n_params(m) == n_params(m.backbone) + detail + 256 * 7 + 7
 
 
-def test_convcut_frozen_backbone_gets_no_gradient_but_the_head_does() -> None:
-    m = fer.build_model("convcut", freeze_backbone=True).train()
+def test_convcut_frozen_backbone_gets_no_gradient_but_the_head_does(built_model) -> None:
+    m = built_model("convcut", freeze_backbone=True).train()
     assert m.backbone_frozen
-    nn.functional.cross_entropy(m(torch.randn(2, 3, 224, 224)), torch.tensor([1, 2])).backward()
+    nn.functional.cross_entropy(m(small_batch(m)), torch.tensor([1, 2])).backward()
     assert all(p.grad is None for p in m.backbone.parameters())
     assert m.detail.sep1.pointwise.weight.grad is not None and m.head.weight.grad is not None
-    assert not fer.build_model("convcut").backbone_frozen  # from scratch: trained, not frozen
+    assert not built_model("convcut").backbone_frozen  # from scratch: trained, not frozen
 
 
 def test_channel_self_attention_is_a_convex_mix_of_channels() -> None:
@@ -235,17 +243,18 @@ def test_channel_self_attention_is_a_convex_mix_of_channels() -> None:
 # --- PSA-ResNet50 ----------------------------------------------------------------------------
 
 
-def test_psa_resnet50_matches_epsanet50_small_without_its_head() -> None:
-    m = fer.build_model("psa_resnet50")
+def test_psa_resnet50_matches_epsanet50_small_without_its_head(built_model) -> None:
+    m = built_model("psa_resnet50")
     epsanet50_small = 22.56e6  # EPSANet paper, Table 1
     imagenet_head = 2048 * 1000 + 1000
     expected = epsanet50_small - imagenet_head + 2048 * 7 + 7
     assert abs(n_params(m) - expected) / expected < 0.005
 
 
-def test_psa_replaces_every_3x3_conv_with_kernels_3579_groups_1_4_8_16() -> None:
-    m = fer.build_model("psa_resnet50")
-    reference = resnet50()
+def test_psa_replaces_every_3x3_conv_with_kernels_3579_groups_1_4_8_16(built_model) -> None:
+    m = built_model("psa_resnet50")
+    with torch.device("meta"):  # the reference's structure only
+        reference = resnet50()
     blocks = [b for layer in (m.layer1, m.layer2, m.layer3, m.layer4) for b in layer]
     ref_blocks = [
         b for layer in (reference.layer1, reference.layer2, reference.layer3, reference.layer4) for b in layer
