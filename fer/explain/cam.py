@@ -180,3 +180,20 @@ def _fast_cam(
     cam = scale_cam_image(np.maximum(cam, 0), (x.shape[-1], x.shape[-2]))
     cam = scale_cam_image(np.maximum(cam, 0))
     return CamResult(np.asarray(cam, dtype=np.float32), logits.detach(), classes)
+
+
+def score_cam_passes(model: nn.Module, layer: str | None = None) -> int:
+    """How many masked forward passes Score-CAM runs for one face: one per channel of the explained layer.
+
+    Found with one forward pass of a blank input on a hook-free view (the shared model is never hooked).
+    """
+    view = private_view(model).eval()  # the view's own flag: batch statistics of a blank input would be wrong
+    shapes: list[torch.Size] = []
+    view.get_submodule(layer or model.spec.cam_target_layer).register_forward_hook(
+        lambda module, inputs, output: shapes.append(output.shape) and None
+    )
+    size = model.spec.input.size
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        view(torch.zeros(1, model.spec.input.channels, size, size, device=device))
+    return int(shapes[0][1])
