@@ -40,8 +40,9 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
         )
         shared = {
             "analysis": gr.State(None),
-            # A closed session's evaluation folders are deleted with its state.
-            "uploads": gr.State({}, delete_callback=studio.remove_uploads),
+            # A closed session's evaluation folders are deleted with its state. A function, not the bound
+            # method: Gradio deep-copies State per session, and a bound method would copy the whole Studio.
+            "uploads": gr.State({}, delete_callback=lambda uploads: studio.remove_uploads(uploads)),
         }
         with gr.Tabs():
             with gr.Tab("Analyze", id="analyze"):

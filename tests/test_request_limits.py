@@ -163,8 +163,11 @@ def test_the_page_cleans_gradio_cache_and_writes_examples_only_into_its_own_fold
 
     demo = build_demo(studio=studio)
     assert demo.delete_cache == limits.DELETE_CACHE
-    states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
-    assert any(s.delete_callback == studio.remove_uploads for s in states)
+    folder = studio.new_upload_dir()
+    (folder / "resemotenet").mkdir()
+    for state in (b for b in demo.blocks.values() if isinstance(b, gr.State)):
+        state.delete_callback({"resemotenet": str(folder / "resemotenet")})  # what a closed session triggers
+    assert not folder.exists()
     examples = sorted(studio.scratch.glob("*.png"))
     assert [p.name for p in examples] == ["astronaut.png", "camera.png"]
     assert studio.scratch.stat().st_mode & 0o077 == 0  # private: nobody else can plant a link in it
