@@ -18,6 +18,7 @@ import numpy as np
 
 import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
+from fer.checkpoints import inspect_checkpoint
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
@@ -86,6 +87,9 @@ class Studio:
                 False: "**untrained weights** (no checkpoint)",
                 None: f"checkpoint on the Hub `{where.source}`",
             }[where.found]
+            problem = inspect_checkpoint(where.source) if where.found else None
+            if problem:  # a file that is there but no checkpoint (a stray link, a broken download): say so
+                state = f"**untrained weights** (unusable checkpoint: {problem})"
             lines.append(f"- {fer.get_spec(name).display_name}: {state}")
         return f"Checkpoints from `{self.root}`:\n" + "\n".join(lines)
 

@@ -81,9 +81,13 @@ def test_uploads_over_the_size_limit_are_refused_by_the_server(studio_server) ->
     limit = int(MAX_UPLOAD.removesuffix("mb")) * 1024 * 1024
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
-        "Content-Type: image/png\r\n\r\n"
-    ).encode() + bytes(limit + 1024) + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + bytes(limit + 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     request = urllib.request.Request(
         f"{studio_server.url}gradio_api/upload",
         data=body,
