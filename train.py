@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 import fer
+from fer.atomic import check_writable_dir
 from fer.data import load_dataset
 from fer.training import config_from_recipe
 from fer.training.run import default_device, train_model
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
+    try:  # before the data is loaded or an epoch is run: a wrong --out must fail at once
+        check_writable_dir(args.out)
+    except OSError as exc:
+        raise SystemExit(f"train.py: cannot write to --out {args.out}: {exc.strerror or exc}") from None
     data = load_dataset(args.data, ferplus=args.ferplus, image_size=args.image_size, seed=args.seed)
     print(data.summary())
     device = torch.device(args.device) if args.device else default_device()
