@@ -195,3 +195,17 @@ def test_client_gone_reads_the_event_state_gradio_keeps() -> None:
 
     assert contextvars.copy_context().run(inside_event) == (False, True)
     assert limits.client_gone()() is False  # outside an event: never cancelled
+
+
+def test_explain_refuses_a_score_cam_that_would_outrun_its_limit_and_stops_at_its_budget(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.tabs import explain
+
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["resemotenet"], False)
+    monkeypatch.setattr(Studio, "score_cam_seconds", lambda self, model: 300.0)
+    gallery, note = explain.explain_face(studio, state, 0, "resemotenet", "", TOP, True, NoProgress())
+    assert gallery == [] and "about 300 s" in note
+    monkeypatch.setattr(explain, "ANALYZE_TIME_LIMIT_S", 0.0)
+    gallery, note = explain.explain_face(studio, state, 0, "resemotenet", "", TOP, False, NoProgress())
+    assert gallery == [] and "time limit" in note

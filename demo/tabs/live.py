@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 import fer
+from demo.limits import MAX_FACES
 from demo.studio import Studio
 from demo.views import BOX_COLOR
-from fer.images import ImageError, load_image
+from fer.images import DETECT_MAX_SIDE, ImageError, load_image
 
 WINDOW_S = 20.0  # the chart shows this many seconds
 STREAM_EVERY_S = 0.5  # frames sent per second = 2: a 2-core CPU keeps up with any one model without CAMs
@@ -25,13 +26,13 @@ def live_frame(studio: Studio, frame: np.ndarray | None, model: str, history: li
     if frame is None:
         return None, _chart(history), history
     try:
-        photo = load_image(frame)
+        photo = load_image(frame, max_side=DETECT_MAX_SIDE)
     except ImageError:
         return frame, _chart(history), history
     _, faces = studio.analyzer.faces(photo)
     out = photo.copy()
     if faces:
-        results = studio.analyzer.analyze_faces(faces, [model], cam=None)
+        results = studio.analyzer.analyze_faces(faces[:MAX_FACES], [model], cam=None)
         for face in results:
             r = face.models[model]
             x, y, w, h = face.box

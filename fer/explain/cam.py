@@ -64,6 +64,7 @@ def compute_cam(
     """
     cls = cam_class(method)
     target_layer = get_cam_target_layer(model, layer)
+    check_budget()  # a time limit in force (fer.budget) is honoured before each map
     model.eval()
     if method in FAST_METHODS:
         return _fast_cam(model, x, cls, target_layer, targets, needs_grad=method not in GRADIENT_FREE)
