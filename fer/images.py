@@ -17,8 +17,9 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | I
 
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}  # >8 bits per pixel: stretched, not clipped
 DECODE_MAX_PIXELS = 40_000_000  # the largest photo accepted at all
-# Photos are analysed at most this large: face detection needs no more, and a 40-megapixel RGB
-# array plus its copies cost over a gigabyte per request. JPEGs are even decoded at reduced scale.
+# Photos are analysed at most this large: face detection (fer.faces) runs at 1024 px anyway, and a
+# 40-megapixel RGB array plus its copies cost over a gigabyte per request. JPEGs are even decoded at
+# reduced scale.
 DETECT_MAX_SIDE = 2048
 MAX_ASPECT = 20.0  # a 40000x16 strip holds no face, and shrinking it leaves less than a pixel
 
