@@ -209,3 +209,14 @@ def test_explain_refuses_a_score_cam_that_would_outrun_its_limit_and_stops_at_it
     monkeypatch.setattr(explain, "ANALYZE_TIME_LIMIT_S", 0.0)
     gallery, note = explain.explain_face(studio, state, 0, "resemotenet", "", TOP, False, NoProgress())
     assert gallery == [] and "time limit" in note
+
+
+def test_a_crowd_is_capped_at_the_largest_faces_and_says_so(
+    studio: Studio, crowd: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.tabs import analyze
+
+    monkeypatch.setattr(analyze, "MAX_FACES", 1)
+    state, text = run_analysis(studio, crowd, None, "gradcam", TOP, ["resemotenet"], False)
+    assert len(state["faces"]) == 1 and "the 1 largest are analysed" in text
+    assert "the 1 largest are analysed" in analyze.render(state, 0, text)[2]

@@ -82,7 +82,7 @@ def score_cam_note(studio: Studio, method: str, models: list[str]) -> str:
     if method != SCORE_CAM:
         return ""
     if len(models) != 1:
-        return "⏱️ " + (score_cam_refusal(models, 1) or "")
+        return "⏱️ " + (score_cam_refusal(models, 1) or "Choose one model for Score-CAM.")
     seconds = studio.score_cam_seconds(models[0])
     return (
         f"⏱️ Score-CAM with {fer.get_spec(models[0]).display_name}: about {seconds:.0f} s for one face on this "
@@ -120,7 +120,7 @@ def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[
         choices=[(f"face {i + 1}", i) for i in range(len(faces))], value=face_index, visible=len(faces) > 1
     )
     lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
-    summary = lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
+    summary = message + lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
     return [draw_boxes(state["photo"], faces, face_index), picker, summary, *slots]
 
 
