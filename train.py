@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import fer
+from fer.atomic import check_writable_dir
 from fer.data import load_dataset
 from fer.training import config_from_recipe
 from fer.training.distributed import cleanup_distributed, init_distributed
@@ -120,6 +121,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
+    try:  # before the data is loaded or an epoch is run: a wrong --out must fail at once
+        check_writable_dir(args.out)
+    except OSError as exc:
+        raise SystemExit(f"train.py: cannot write to --out {args.out}: {exc.strerror or exc}") from None
     dist, device = init_distributed(torch.device(args.device) if args.device else None)
     log = print if dist.is_main else (lambda message: None)
     try:

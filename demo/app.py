@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import gradio as gr
 
 from demo import api
+from demo.limits import DELETE_CACHE, HEAVY, HEAVY_SLOTS
+from demo.messages import friendly
 from demo.studio import Studio
 from demo.tabs import about, analyze, compare, confusion, embeddings, evaluate, explain, live, video
 
@@ -15,18 +16,15 @@ TITLE = "FER explainability studio"
 CSS = "#agreement {font-size: 1.1em}"
 
 
-def example_photos() -> list[str]:
-    """scikit-image's public-domain photos with people, written once to a temp folder (nothing shipped)."""
+def example_photos(folder: Path) -> list[str]:
+    """scikit-image's public-domain photos with people, written into ``folder`` (the studio's private one)."""
     from PIL import Image
     from skimage import data
 
-    folder = Path(tempfile.gettempdir()) / "fer-studio-examples"
-    folder.mkdir(exist_ok=True)
     paths = []
     for name in ("astronaut", "camera"):
         path = folder / f"{name}.png"
-        if not path.exists():
-            Image.fromarray(getattr(data, name)()).save(path)
+        Image.fromarray(getattr(data, name)()).save(path)
         paths.append(str(path))
     return paths
 
@@ -34,15 +32,21 @@ def example_photos() -> list[str]:
 def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> gr.Blocks:
     """The studio's page. ``checkpoints``: a directory or Hub id (default ``FER_CHECKPOINTS`` or ./checkpoints)."""
     studio = studio or Studio(checkpoints)
-    with gr.Blocks(title=TITLE) as demo:
+    # delete_cache: Gradio's copies of uploads and outputs are removed once they are old (they were kept forever).
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(
             f"# {TITLE}\nFour published facial-expression-recognition models side by side: what they predict "
             f"and where they look.\n\n{studio.checkpoint_status()}"
         )
-        shared = {"analysis": gr.State(None), "uploads": gr.State({})}
+        shared = {
+            "analysis": gr.State(None),
+            # A closed session's evaluation folders are deleted with its state. A function, not the bound
+            # method: Gradio deep-copies State per session, and a bound method would copy the whole Studio.
+            "uploads": gr.State({}, delete_callback=lambda uploads: studio.remove_uploads(uploads)),
+        }
         with gr.Tabs():
             with gr.Tab("Analyze", id="analyze"):
-                analyze.build(studio, shared, example_photos())
+                analyze.build(studio, shared, example_photos(studio.scratch))
             with gr.Tab("Live webcam", id="live"):
                 live.build(studio, shared)
             with gr.Tab("Video", id="video"):
@@ -67,11 +71,12 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
             image_in, models_in, cam_in = gr.File(type="filepath"), gr.Textbox(), gr.Textbox()
             result = gr.JSON()
             gr.Button().click(
-                lambda i, m, c: api.predict(studio, i, m, c),
+                friendly(lambda i, m, c: api.predict(studio, i, m, c)),
                 [image_in, models_in, cam_in],
                 result,
                 api_name="predict",
-                concurrency_limit=2,
+                concurrency_limit=HEAVY_SLOTS,
+                concurrency_id=HEAVY,
             )
     demo.studio = studio
     return demo

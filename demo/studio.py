@@ -6,7 +6,10 @@ never cross between sessions.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,12 @@ from typing import Any
 import numpy as np
 
 import fer
+from demo.limits import ANALYZE_TIME_LIMIT_S
+from fer.checkpoints import inspect_checkpoint
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
+from fer.explain.cam import score_cam_passes
 from fer.inference import Analyzer
 from fer.stats import count_macs, count_parameters, measure_latency
 from fer.zoo import ModelZoo, checkpoint_root, locate
@@ -52,6 +58,20 @@ class Studio:
         self._stats: dict[str, dict[str, float]] = {}
         self._artifacts: dict[tuple, Artifact] = {}
         self._lock = threading.Lock()
+        # Everything the studio writes (example photos, evaluation artifacts) lives in one private folder
+        # (mode 0700, unpredictable name: nothing planted can redirect a write), removed with the studio.
+        self.scratch = Path(tempfile.mkdtemp(prefix="fer-studio-"))
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.scratch), True)
+
+    def new_upload_dir(self) -> Path:
+        """A fresh folder for one evaluation of a user's upload."""
+        return Path(tempfile.mkdtemp(prefix="upload-", dir=self.scratch))
+
+    def remove_uploads(self, uploads: dict | None) -> None:
+        """Delete a session's evaluation folders (a new evaluation replaces them; a closed session drops them)."""
+        for directory in {Path(d).parent for d in (uploads or {}).values()}:
+            if directory.parent == self.scratch:  # only folders we created
+                shutil.rmtree(directory, ignore_errors=True)
 
     def start_background_work(self) -> None:
         """UMAP's numba compile (~15-25 s) is paid at start-up in a daemon thread, never inside a request."""
@@ -67,6 +87,9 @@ class Studio:
                 False: "**untrained weights** (no checkpoint)",
                 None: f"checkpoint on the Hub `{where.source}`",
             }[where.found]
+            problem = inspect_checkpoint(where.source) if where.found else None
+            if problem:  # a file that is there but no checkpoint (a stray link, a broken download): say so
+                state = f"**untrained weights** (unusable checkpoint: {problem})"
             lines.append(f"- {fer.get_spec(name).display_name}: {state}")
         return f"Checkpoints from `{self.root}`:\n" + "\n".join(lines)
 
@@ -98,6 +121,28 @@ class Studio:
     def artifacts(self, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> dict[str, Artifact]:
         found = {name: self.artifact(name, source, uploads) for name in fer.list_models()}
         return {k: v for k, v in found.items() if v is not None}
+
+    # --- Score-CAM's cost -------------------------------------------------------------------------------------
+    def score_cam_seconds(self, model: str) -> float:
+        """Estimated Score-CAM time for one face: one forward pass per channel of the CAM layer."""
+        with self._lock:
+            passes = self._stats.get(model, {}).get("score_cam_passes")
+        if passes is None:
+            passes = score_cam_passes(self.zoo.get(model).model)
+        stats = self.stats(model, measure=True)
+        with self._lock:
+            stats["score_cam_passes"] = passes
+        return passes * stats["latency_ms"] / 1000
+
+    def score_cam_refusal(self, model: str) -> str | None:
+        """Why Score-CAM is refused for ``model`` even on one face (it would not finish in time), or None."""
+        seconds = self.score_cam_seconds(model)
+        if seconds <= 0.8 * ANALYZE_TIME_LIMIT_S:
+            return None
+        return (
+            f"Score-CAM with {fer.get_spec(model).display_name} would take about {seconds:.0f} s here, over the "
+            f"{ANALYZE_TIME_LIMIT_S:.0f} s limit of a request. Choose Grad-CAM or another method, or a smaller model."
+        )
 
     # --- model facts -----------------------------------------------------------------------------------------
     def stats(self, model: str, measure: bool = False) -> dict[str, float]:

@@ -9,9 +9,14 @@ from pathlib import Path
 
 
 def atomic_write(target: str | os.PathLike, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``target``; the temporary keeps the target's suffix."""
+    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``target``; the temporary keeps the target's suffix.
+
+    The temporary's name carries this process's id, so temporaries that a killed writer (``kill -9``
+    mid-save) left behind are recognised and removed by the next write of the same target.
+    """
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    remove_orphans(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.{os.getpid()}.", suffix=target.suffix)
     os.close(fd)
     try:
         write(Path(tmp))
@@ -20,3 +25,47 @@ def atomic_write(target: str | os.PathLike, write: Callable[[Path], object]) -> 
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def remove_orphans(target: str | os.PathLike) -> list[Path]:
+    """Delete temporaries of ``target`` whose writing process no longer runs; returns what was removed."""
+    target = Path(target)
+    removed = []
+    prefix = f".{target.stem}."
+    for path in target.parent.glob(f"{glob_escape(prefix)}*{glob_escape(target.suffix)}"):
+        pid = path.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass  # another writer cleaned it first
+    return removed
+
+
+def check_writable_dir(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` if needed and prove a file can be written there; raises ``OSError`` if not.
+
+    Long jobs call this first, so a wrong output path fails in a second, not after the data or an epoch.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check."):
+        pass
+    return directory
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (another user's), or cannot tell: keep the file
+    return True

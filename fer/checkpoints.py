@@ -30,6 +30,10 @@ WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 FORMAT = "fer-checkpoint/1"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+MAX_META_BYTES = 1_000_000  # a real meta.json is about 2 KB
+MAX_HEADER_BYTES = 10_000_000  # a safetensors header (the tensor index) of these models is about 60 KB
+MAX_CLASSES = 100  # FER label sets have 6-8 classes; a bogus count must not size a huge head
+MAX_CLASS_NAME = 40
 # user/repo or user/repo/sub/dir, the way Hub ids are written.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(/[\w.-]+)*$")
 
@@ -89,6 +93,8 @@ def load_checkpoint(
     """
     weights, meta_path = _resolve(source)
     meta = _read_meta(meta_path) if meta_path else {}
+    if model_name and meta.get("model") and meta["model"] != model_name:
+        raise CheckpointError(f"{meta_path}: a {meta['model']} checkpoint, not {model_name}")
     name = model_name or meta.get("model")
     if not name:
         raise CheckpointError(f"{weights}: no {META_FILE} beside it says which model it is; pass model_name=")
@@ -109,7 +115,18 @@ def load_checkpoint(
         get_spec(name)
     except KeyError as exc:
         raise CheckpointError(f"{meta_path or weights}: {exc.args[0]}") from None
-    model = build_model(name, num_classes=num_classes, pretrained=False)
+    # Checked before the model is built: a bogus class count would otherwise size the head first.
+    if head is not None and (head.ndim != 2 or head.shape[0] != num_classes):
+        raise CheckpointError(
+            f"{weights}: does not fit {name}: 1 wrong shape "
+            f"(head.weight: file {tuple(head.shape)} vs model ({num_classes}, {head.shape[-1]}))"
+        )
+    if "class_names" in meta and len(meta["class_names"]) != num_classes:
+        raise CheckpointError(f"{meta_path}: {len(meta['class_names'])} class names for {num_classes} classes")
+    try:
+        model = build_model(name, num_classes=num_classes, pretrained=False)
+    except Exception as exc:  # a model that cannot be built from this metadata is a bad checkpoint, not a crash
+        raise CheckpointError(f"{meta_path or weights}: cannot build {name} ({type(exc).__name__}: {exc})") from exc
     _check_fits(model, state, weights)
     model.load_state_dict(state)
     meta.setdefault("model", name)
@@ -188,13 +205,72 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
+    """``meta.json``, size-bounded and schema-checked: every problem is a :class:`CheckpointError`."""
     try:
+        size = path.stat().st_size
+        if size > MAX_META_BYTES:
+            raise CheckpointError(f"{path}: {size:,} bytes of metadata, more than the limit of {MAX_META_BYTES:,}")
         meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: unreadable metadata ({exc})") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{path}: unreadable metadata ({type(exc).__name__})") from exc
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: metadata must be a JSON object")
+    _check_meta(meta, path)
     return meta
+
+
+def _check_meta(meta: dict[str, Any], path: Path) -> None:
+    """The fields loading relies on have the right types and sane values."""
+
+    def bad(field: str, why: str) -> CheckpointError:
+        return CheckpointError(f"{path}: field {field!r} {why}")
+
+    if "model" in meta and not (isinstance(meta["model"], str) and meta["model"].isidentifier()):
+        raise bad("model", "must be a model name such as 'resemotenet'")
+    if "num_classes" in meta and meta["num_classes"] is not None:
+        n = meta["num_classes"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_CLASSES:
+            raise bad("num_classes", f"must be a whole number from 2 to {MAX_CLASSES}, not {str(n)[:40]!r}")
+    if "class_names" in meta:
+        names = meta["class_names"]
+        if not isinstance(names, list) or not 2 <= len(names) <= MAX_CLASSES:
+            raise bad("class_names", f"must be a list of 2 to {MAX_CLASSES} names")
+        if not all(isinstance(c, str) and 0 < len(c) <= MAX_CLASS_NAME and c.isprintable() for c in names):
+            raise bad("class_names", f"must hold names of 1 to {MAX_CLASS_NAME} printable characters")
+        if len(set(names)) != len(names):
+            raise bad("class_names", "must not repeat a name")
+    for field in ("weights_sha256", "weights_file"):
+        if meta.get(field) is not None and not isinstance(meta[field], str):
+            raise bad(field, "must be a string")
+    if "/" in str(meta.get("weights_file", "")) or "\\" in str(meta.get("weights_file", "")):
+        raise bad("weights_file", "must be a file name in the checkpoint folder")
+    if meta.get("data") is not None and not isinstance(meta["data"], (str, dict)):
+        raise bad("data", "must be a name or an object")
+
+
+def inspect_checkpoint(directory: str | os.PathLike) -> str | None:
+    """Why the checkpoint in ``directory`` cannot be used, from its metadata and weights header; None if it can.
+
+    Reads no tensor: cheap enough for a status line, and enough to tell a real checkpoint from a
+    stray file (a symlink to a text file, a truncated download).
+    """
+    directory = Path(directory)
+    try:
+        _read_meta(directory / META_FILE)
+        weights = directory / WEIGHTS_FILE
+        with open(weights, "rb") as f:
+            raw = f.read(8)
+            length = int.from_bytes(raw, "little") if len(raw) == 8 else -1
+            if not 2 <= length <= min(MAX_HEADER_BYTES, weights.stat().st_size - 8):
+                return f"{WEIGHTS_FILE} is not a safetensors file"
+            header = json.loads(f.read(length))
+        if not isinstance(header, dict) or "head.weight" not in header:
+            return f"{WEIGHTS_FILE} holds no model head"
+    except CheckpointError as exc:
+        return str(exc).split(": ", 1)[-1]
+    except (OSError, ValueError, RecursionError) as exc:
+        return f"{WEIGHTS_FILE} is unreadable ({type(exc).__name__})"
+    return None
 
 
 def _load_weights_only_pickle(path: Path) -> dict[str, torch.Tensor]:

@@ -16,13 +16,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 ImageSource = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
 
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}  # >8 bits per pixel: stretched, not clipped
+DECODE_MAX_PIXELS = 40_000_000  # the largest photo accepted at all
+# Photos are analysed at most this large: face detection (fer.faces) runs at 1024 px anyway, and a
+# 40-megapixel RGB array plus its copies cost over a gigabyte per request. JPEGs are even decoded at
+# reduced scale.
+DETECT_MAX_SIDE = 2048
+MAX_ASPECT = 20.0  # a 40000x16 strip holds no face, and shrinking it leaves less than a pixel
 
 
 class ImageError(ValueError):
     """An image that cannot be used: unreadable, corrupt, too small or too large. The message says which."""
 
 
-def load_image(src: ImageSource, *, max_pixels: int = 40_000_000, min_side: int = 16) -> np.ndarray:
+def load_image(
+    src: ImageSource, *, max_pixels: int = DECODE_MAX_PIXELS, min_side: int = 16, max_side: int | None = None
+) -> np.ndarray:
     """Any image source -> RGB uint8 (H, W, 3), writable and C-contiguous.
 
     ``src`` may be a path, encoded bytes, a binary file-like object, a ``PIL.Image.Image`` or a numpy
@@ -32,11 +40,14 @@ def load_image(src: ImageSource, *, max_pixels: int = 40_000_000, min_side: int 
 
     Raises :class:`ImageError` for corrupt or non-image data and for images with more than
     ``max_pixels`` pixels or a side shorter than ``min_side``; ``TypeError`` for unsupported source types.
+    With ``max_side`` the image is shrunk (aspect kept) so its longer side is at most ``max_side``
+    (JPEGs are decoded at reduced scale directly), and images longer than ``MAX_ASPECT`` times their
+    width are refused.
     """
     if isinstance(src, np.ndarray):
-        return _finish(_array_to_rgb(src, max_pixels, min_side))
+        return _finish(_shrink_array(_array_to_rgb(src, max_pixels, min_side), max_side, "array"))
     if isinstance(src, Image.Image):
-        return _finish(_pil_to_rgb(src, max_pixels, min_side, "image"))
+        return _finish(_pil_to_rgb(src, max_pixels, min_side, "image", max_side))
     if isinstance(src, (str, os.PathLike)):
         what = str(src)
         try:
@@ -44,17 +55,17 @@ def load_image(src: ImageSource, *, max_pixels: int = 40_000_000, min_side: int 
         except OSError as exc:  # missing file, a directory, no permission: before PIL sees a byte
             raise ImageError(f"{what}: cannot open the file ({exc.strerror or exc})") from exc
         with fp, _open(fp, what, max_pixels) as im:
-            return _finish(_pil_to_rgb(im, max_pixels, min_side, what))
+            return _finish(_pil_to_rgb(im, max_pixels, min_side, what, max_side))
     if isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:
             raise ImageError("image data is empty")
         with _open(io.BytesIO(bytes(src)), "image data", max_pixels) as im:
-            return _finish(_pil_to_rgb(im, max_pixels, min_side, "image data"))
+            return _finish(_pil_to_rgb(im, max_pixels, min_side, "image data", max_side))
     if hasattr(src, "read"):
         name = getattr(src, "name", None)
         what = name if isinstance(name, str) else "file"
         with _open(src, what, max_pixels) as im:
-            return _finish(_pil_to_rgb(im, max_pixels, min_side, what))
+            return _finish(_pil_to_rgb(im, max_pixels, min_side, what, max_side))
     raise TypeError(f"cannot load an image from a {type(src).__name__}")
 
 
@@ -79,8 +90,37 @@ def _check_size(size: tuple[int, int], max_pixels: int, min_side: int, what: str
         raise ImageError(f"{what}: image is {w}x{h} pixels, too small: each side must be at least {min_side} pixels")
 
 
-def _pil_to_rgb(im: Image.Image, max_pixels: int, min_side: int, what: str) -> np.ndarray:
+def _check_aspect(size: tuple[int, int], what: str) -> None:
+    w, h = int(size[0]), int(size[1])
+    if max(w, h) > MAX_ASPECT * min(w, h):
+        raise ImageError(
+            f"{what}: image is {w}x{h} pixels, too long and thin to hold a face (at most {MAX_ASPECT:g}:1)"
+        )
+
+
+def _shrunk_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _shrink_array(rgb: np.ndarray, max_side: int | None, what: str) -> np.ndarray:
+    if max_side is None:
+        return rgb
+    _check_aspect((rgb.shape[1], rgb.shape[0]), what)
+    if max(rgb.shape[:2]) <= max_side:
+        return rgb
+    import cv2
+
+    return cv2.resize(rgb, _shrunk_size((rgb.shape[1], rgb.shape[0]), max_side), interpolation=cv2.INTER_AREA)
+
+
+def _pil_to_rgb(im: Image.Image, max_pixels: int, min_side: int, what: str, max_side: int | None = None) -> np.ndarray:
     _check_size(im.size, max_pixels, min_side, what)  # from the header: nothing decoded yet
+    if max_side is not None:
+        _check_aspect(im.size, what)
+        if max(im.size) > max_side and im.format == "JPEG":
+            # libjpeg decodes at 1/2, 1/4 or 1/8 scale: the full-size pixels never exist in memory.
+            im.draft(im.mode, _shrunk_size(im.size, max_side))
     frame = getattr(im, "tell", lambda: 0)()
     animated = getattr(im, "n_frames", 1) > 1
     try:
@@ -96,7 +136,12 @@ def _pil_to_rgb(im: Image.Image, max_pixels: int, min_side: int, what: str) -> n
             oriented = ImageOps.exif_transpose(im)
         except Exception:  # a broken EXIF block: keep the pixels as stored rather than refuse the photo
             oriented = im
-        return _mode_to_rgb(oriented, what)
+        if max_side is not None and max(oriented.size) > max_side and oriented.mode not in _HIGH_DEPTH_MODES:
+            # reduce() by an integer factor first, then a light resample: no full-size float copy.
+            oriented = oriented.resize(
+                _shrunk_size(oriented.size, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0
+            )
+        return _shrink_array(_mode_to_rgb(oriented, what), max_side, what)
     finally:
         if animated and frame != 0:
             im.seek(frame)  # leave a caller's image on the frame it was on

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fer.budget import check_budget
 from fer.explain.cam import compute_cam
 from fer.faces import Face, detect_faces, face_tensor, whole_image_face
 from fer.images import ImageSource, load_image
@@ -92,6 +93,7 @@ class Analyzer:
     ) -> list[ModelResult]:
         if not faces:
             return []
+        check_budget()  # between models: a time limit in force (fer.budget) stops the analysis here
         model, classes = loaded.model, loaded.class_names
         x = torch.cat([face_tensor(face, model.spec.input) for face in faces]).to(next(model.parameters()).device)
         x = x.contiguous(memory_format=torch.channels_last)

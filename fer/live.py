@@ -31,16 +31,21 @@ def analyze_frame(
     model: str = LIVE_MODEL,
     detect_width: int | None = DETECT_WIDTH,
     min_face: int = LIVE_MIN_FACE,
+    max_faces: int | None = None,
 ) -> list[FaceResult]:
     """The faces in one RGB video frame read by ``model`` without CAMs; boxes in the frame's pixels.
 
     ``detect_width=None`` detects at full resolution; with ``min_face=24`` too, it is what the photo
-    path does (slower; for comparison).
+    path does (slower; for comparison). ``max_faces`` keeps that many faces (the largest), to bound a
+    crowded frame's cost.
     """
     h, w = rgb.shape[:2]
     scale = 1.0 if detect_width is None else min(1.0, detect_width / w)
     small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     faces = detect_faces(small, min_face=max(1, round(min_face * scale)))
+    if max_faces is not None and len(faces) > max_faces:
+        largest = {id(f) for f in sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)[:max_faces]}
+        faces = [f for f in faces if id(f) in largest]  # in detection order
     results = analyzer.analyze_faces(faces, [model], cam=None)
     if scale == 1.0:
         return results

@@ -98,7 +98,8 @@ class ModelZoo:
         note = f"untrained weights: no checkpoint at {where.source}"
         if where.found is not False:
             try:
-                model, meta = load_checkpoint(where.source, device=self.device)
+                # model_name: a checkpoint of another model in this model's folder is refused, not served.
+                model, meta = load_checkpoint(where.source, device=self.device, model_name=name)
                 data = meta.get("data")
                 name_of_data = data.get("name") if isinstance(data, dict) else data
                 trained_on = f" on {name_of_data}" if name_of_data else ""

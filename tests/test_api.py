@@ -69,3 +69,30 @@ def test_bad_upload_through_the_api_is_an_answer_not_a_crash(studio_server, tmp_
         handle_file(str(Path(skdata.__file__).parent / "astronaut.png")), "convcut", "", api_name="/predict"
     )
     assert ok["error"] is None  # the server keeps serving
+
+
+def test_uploads_over_the_size_limit_are_refused_by_the_server(studio_server) -> None:  # noqa: ANN001
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    from demo.limits import MAX_UPLOAD
+
+    limit = int(MAX_UPLOAD.removesuffix("mb")) * 1024 * 1024
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + bytes(limit + 1024)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{studio_server.url}gradio_api/upload",
+        data=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=60)
+    assert info.value.code == 413

@@ -8,11 +8,22 @@ import gradio as gr
 import numpy as np
 
 import fer
+from demo.limits import (
+    ANALYZE_TIME_LIMIT_S,
+    HEAVY,
+    HEAVY_SLOTS,
+    MAX_FACES,
+    SCORE_CAM,
+    request_budget,
+    score_cam_refusal,
+)
+from demo.messages import friendly, user_message
 from demo.studio import Studio
 from demo.views import agreement_line, draw_boxes, model_caption
+from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_LABELS
 from fer.explain.overlay import overlay_on_crop
-from fer.images import ImageError, load_image
+from fer.images import DETECT_MAX_SIDE, ImageError, load_image
 
 TOP = "top class"
 MODEL_IDS = fer.list_models()
@@ -42,16 +53,41 @@ def run_analysis(
     if not models:
         return None, "Choose at least one model."
     try:
-        photo = load_image(source)
+        photo = load_image(source, max_side=DETECT_MAX_SIDE)  # detection needs no more; memory stays bounded
     except ImageError as exc:
-        return None, f"⚠️ {exc}"
-    _, faces = studio.analyzer.faces(photo, whole_image=whole)
-    if not faces:
-        return {"photo": photo, "faces": []}, (
-            "No face found. Tick *No face found? Analyse the whole image* to read the whole photo as one face."
-        )
-    results = studio.analyzer.analyze_faces(faces, models, method, target=None if target == TOP else target)
-    return {"photo": photo, "faces": results, "method": method}, ""
+        return None, user_message(exc)
+    try:
+        with request_budget(ANALYZE_TIME_LIMIT_S, "The analysis"):
+            _, faces = studio.analyzer.faces(photo, whole_image=whole)
+            if not faces:
+                return {"photo": photo, "faces": []}, (
+                    "No face found. Tick *No face found? Analyse the whole image* to read the whole photo as one face."
+                )
+            note = ""
+            if len(faces) > MAX_FACES:
+                note = f"{len(faces)} faces found; the {MAX_FACES} largest are analysed.\n\n"
+                faces = faces[:MAX_FACES]
+            if method == SCORE_CAM:
+                refusal = score_cam_refusal(models, len(faces)) or studio.score_cam_refusal(models[0])
+                if refusal:
+                    return None, "⚠️ " + refusal
+            results = studio.analyzer.analyze_faces(faces, models, method, target=None if target == TOP else target)
+    except (BudgetExceeded, ValueError) as exc:
+        return None, user_message(exc)
+    return {"photo": photo, "faces": results, "method": method}, note
+
+
+def score_cam_note(studio: Studio, method: str, models: list[str]) -> str:
+    """Shown as soon as Score-CAM is chosen, before anything runs: its cost and when it is offered."""
+    if method != SCORE_CAM:
+        return ""
+    if len(models) != 1:
+        return "⏱️ " + (score_cam_refusal(models, 1) or "Choose one model for Score-CAM.")
+    seconds = studio.score_cam_seconds(models[0])
+    return (
+        f"⏱️ Score-CAM with {fer.get_spec(models[0]).display_name}: about {seconds:.0f} s for one face on this "
+        f"server (time limit {ANALYZE_TIME_LIMIT_S:.0f} s). Offered for one model and a photo with one face."
+    )
 
 
 def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[Any]:
@@ -84,7 +120,7 @@ def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[
         choices=[(f"face {i + 1}", i) for i in range(len(faces))], value=face_index, visible=len(faces) > 1
     )
     lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
-    summary = lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
+    summary = message + lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
     return [draw_boxes(state["photo"], faces, face_index), picker, summary, *slots]
 
 
@@ -97,6 +133,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
                 label="…or a webcam snapshot / clipboard", sources=["webcam", "clipboard"], type="numpy"
             )
             method = gr.Dropdown(cam_choices(), value="gradcam", label="CAM method")
+            cost = gr.Markdown(elem_id="cam-cost")
             target = gr.Dropdown([TOP, *fer.FERPLUS_CLASSES], value=TOP, label="Class to explain")
             models = gr.CheckboxGroup(model_choices(), value=MODEL_IDS, label="Models")
             whole = gr.Checkbox(label="No face found? Analyse the whole image", value=False)
@@ -115,13 +152,17 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
                 slots.append(gr.Image(label="CAM", interactive=False, height=220, elem_classes=["model-cam"]))
     outputs = [boxes, picker, summary, *slots]
 
+    @friendly
     def analyze(upload, snapshot, method, target, models, whole):  # noqa: ANN001, ANN202
         new_state, message = run_analysis(studio, upload, snapshot, method, target, models, whole)
         return [new_state, *render(new_state, 0, message)]
 
     inputs = [upload, snapshot, method, target, models, whole]
-    run.click(analyze, inputs, [state, *outputs], api_name=False, concurrency_limit=2)
-    upload.change(analyze, inputs, [state, *outputs], api_name=False, concurrency_limit=2)
+    heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
+    run.click(analyze, inputs, [state, *outputs], **heavy)
+    upload.change(analyze, inputs, [state, *outputs], **heavy)
+    for control in (method, models):
+        control.change(friendly(lambda m, ms: score_cam_note(studio, m, ms)), [method, models], cost, **heavy)
     picker.input(lambda s, i: render(s, i or 0, ""), [state, picker], outputs, api_name=False)
     if examples:
         # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).

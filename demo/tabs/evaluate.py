@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,12 @@ import gradio as gr
 import pandas as pd
 
 import fer
+from demo.limits import EVALUATE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, MAX_UPLOAD, request_budget
+from demo.messages import friendly, user_message
 from demo.studio import Studio
+from fer.budget import BudgetExceeded
 from fer.data import DataError
-from fer.data.upload import faces_from_zip
+from fer.data.upload import MAX_FILES, faces_from_zip
 from fer.evaluation.evaluate import evaluate_to_artifact
 
 
@@ -21,15 +24,41 @@ def evaluate_upload(
     zip_path: str | None,
     uploads: dict,
     progress: gr.Progress = gr.Progress(),
+    skip_bad: bool = True,
 ) -> tuple[dict, pd.DataFrame | None, str]:
+    """Read the zip (per-image progress), run the four models, all within one time budget."""
     if not zip_path:
         return uploads, None, "Upload a .zip whose folders are class names (angry/, happy/, ...)."
     progress(0, desc="Reading the zip")
+    out = studio.new_upload_dir()  # this session's artifacts; other users never see them
     try:
-        faces = faces_from_zip(zip_path)
-    except DataError as exc:
-        return uploads, None, f"⚠️ {exc}"
-    out = Path(tempfile.mkdtemp(prefix="fer-upload-"))  # this session's artifacts; other users never see them
+        with request_budget(EVALUATE_TIME_LIMIT_S, "The evaluation"):
+            faces = faces_from_zip(
+                zip_path,
+                skip_bad=skip_bad,
+                progress=lambda done, total: progress((done, total), desc="Reading images", unit="images"),
+            )
+            new, rows = _run_models(studio, faces, out, progress)
+    except (DataError, BudgetExceeded) as exc:
+        shutil.rmtree(out, ignore_errors=True)
+        return uploads, None, user_message(exc)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    studio.remove_uploads(uploads)  # the session's previous evaluation: replaced, so deleted
+    counts = ", ".join(f"{k} {v}" for k, v in faces.class_counts().items() if v)
+    notes = "".join(f"\n- {n}" for n in faces.notes)
+    return (
+        new,
+        pd.DataFrame(rows),
+        (
+            f"Read {len(faces)} faces ({counts}).{notes}\n\nChoose *your data* in the "
+            "Compare, Embeddings and Confusion tabs to explore them."
+        ),
+    )
+
+
+def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) -> tuple[dict, list]:
     new, rows = {}, []
     for name in progress.tqdm(fer.list_models(), desc="Running the models"):
         loaded = studio.zoo.get(name)
@@ -51,31 +80,27 @@ def evaluate_upload(
                 "weights": "trained" if loaded.trained else "untrained",
             }
         )
-    counts = ", ".join(f"{k} {v}" for k, v in faces.class_counts().items() if v)
-    notes = "".join(f"\n- {n}" for n in faces.notes)
-    return (
-        new,
-        pd.DataFrame(rows),
-        (
-            f"Read {len(faces)} faces ({counts}).{notes}\n\nChoose *your data* in the "
-            "Compare, Embeddings and Confusion tabs to explore them."
-        ),
-    )
+    return new, rows
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     gr.Markdown(
         "Upload a **zip of labelled folders** (`happy/001.jpg`, `sad/...`; FER2013, CK+ or your own). Folders of "
-        "face crops (up to 128 px) are used as they are; larger photos go through face detection."
+        "face crops (up to 128 px) are used as they are; larger photos go through face detection.\n\n"
+        f"Limits: a zip of at most {MAX_UPLOAD.upper()} with up to {MAX_FILES:,} images, standard (deflate) "
+        f"compression; the whole evaluation stops after {EVALUATE_TIME_LIMIT_S / 60:.0f} minutes or when you "
+        "leave the page. Results are kept for your session only."
     )
     upload = gr.File(label="Zip of labelled folders", file_types=[".zip"], type="filepath")
+    skip = gr.Checkbox(value=True, label="Skip unreadable files (and list them) instead of stopping")
     run = gr.Button("Evaluate the four models", variant="primary")
     table = gr.Dataframe(label="Results", interactive=False)
     note = gr.Markdown()
     run.click(
-        lambda z, u, progress=gr.Progress(): evaluate_upload(studio, z, u, progress),
-        [upload, shared["uploads"]],
+        friendly(lambda z, u, sk, progress=gr.Progress(): evaluate_upload(studio, z, u, progress, sk)),
+        [upload, shared["uploads"], skip],
         [shared["uploads"], table, note],
         api_name=False,
-        concurrency_limit=1,
+        concurrency_limit=HEAVY_SLOTS,
+        concurrency_id=HEAVY,
     )

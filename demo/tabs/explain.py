@@ -8,7 +8,10 @@ import gradio as gr
 import torch
 
 import fer
+from demo.limits import ANALYZE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, request_budget
+from demo.messages import friendly, user_message
 from demo.studio import Studio
+from fer.budget import BudgetExceeded
 from fer.explain.cam import compute_cam
 from fer.explain.faithfulness import road_score
 from fer.explain.methods import CAM_LABELS
@@ -36,18 +39,21 @@ def explain_face(
     if target != TOP and target not in classes:
         return [], f"{model.spec.display_name} has no class {target!r}."
     x = face_tensor(face, model.spec.input).contiguous(memory_format=torch.channels_last)
+    if with_score_cam and (refusal := studio.score_cam_refusal(model_name)):
+        return [], "⚠️ " + refusal
     methods = [m for m in CAM_LABELS if with_score_cam or m != "scorecam"]
     gallery = []
-    for method in progress.tqdm(methods, desc="CAM methods"):
-        try:
-            result = compute_cam(
-                model, x, method, targets=None if target == TOP else classes.index(target), layer=layer or None
-            )
-        except (ValueError, AttributeError) as exc:
-            return gallery, f"⚠️ {exc}"
-        score = float(road_score(model, x, result.cams, result.targets)[0])
-        caption = f"{CAM_LABELS[method]} · ROAD {score:+.3f} · explains '{classes[result.targets[0]]}'"
-        gallery.append((overlay_on_crop(face.gray, result.cams[0]), caption))
+    try:
+        with request_budget(ANALYZE_TIME_LIMIT_S, "Explain"):
+            for method in progress.tqdm(methods, desc="CAM methods"):
+                result = compute_cam(
+                    model, x, method, targets=None if target == TOP else classes.index(target), layer=layer or None
+                )
+                score = float(road_score(model, x, result.cams, result.targets)[0])
+                caption = f"{CAM_LABELS[method]} · ROAD {score:+.3f} · explains '{classes[result.targets[0]]}'"
+                gallery.append((overlay_on_crop(face.gray, result.cams[0]), caption))
+    except (ValueError, AttributeError, BudgetExceeded) as exc:
+        return gallery, user_message(exc)
     note = "" if loaded.trained else "⚠️ Untrained weights: these maps explain a model that has learned nothing.\n\n"
     return gallery, note + (
         "ROAD (higher is better): how much the class's confidence drops when the pixels the map ranks most "
@@ -68,10 +74,16 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
     gallery = gr.Gallery(label="CAM methods", columns=4, height="auto")
     note = gr.Markdown()
     model.change(lambda m: fer.get_spec(m).cam_target_layer, model, layer, api_name=False)
+
+    @friendly
+    def explain(s, i, m, lay, t, sc, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        return explain_face(studio, s, i, m, lay, t, sc, progress)
+
     run.click(
-        lambda s, i, m, lay, t, sc, progress=gr.Progress(): explain_face(studio, s, i, m, lay, t, sc, progress),
+        explain,
         [shared["analysis"], shared["face_picker"], model, layer, target, score_cam],
         [gallery, note],
         api_name=False,
-        concurrency_limit=1,
+        concurrency_limit=HEAVY_SLOTS,
+        concurrency_id=HEAVY,
     )

@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 
 import fer
+from demo.limits import MAX_FACES
 from demo.studio import Studio
 from demo.views import BOX_COLOR
-from fer.images import ImageError, load_image
+from fer.images import DETECT_MAX_SIDE, ImageError, load_image
 from fer.live import analyze_frame
 
 WINDOW_S = 20.0  # the chart shows this many seconds
@@ -26,10 +27,11 @@ def live_frame(studio: Studio, frame: np.ndarray | None, model: str, history: li
     if frame is None:
         return None, _chart(history), history
     try:
-        photo = load_image(frame)
+        photo = load_image(frame, max_side=DETECT_MAX_SIDE)
     except ImageError:
         return frame, _chart(history), history
-    results = analyze_frame(studio.analyzer, photo, model)  # detection on a shrunk frame: video rate on 2 cores
+    # Detection on a shrunk frame (video rate on 2 cores), at most MAX_FACES faces.
+    results = analyze_frame(studio.analyzer, photo, model, max_faces=MAX_FACES)
     out = photo.copy()
     if results:
         for face in results:

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fer.budget import check_budget
 from fer.preprocess import to_model_input
 
 
@@ -42,6 +43,7 @@ def predict(
     images = torch.as_tensor(images)
     probs, feats, loss_sum = [], [], 0.0
     for start in range(0, len(images), batch_size):
+        check_budget()  # a time limit in force (fer.budget) stops a long evaluation between batches
         x = to_model_input(images[start : start + batch_size].to(device), model.spec.input, img_size)
         f = model.embed(x)
         logits = model.head(f).float()

@@ -12,6 +12,7 @@ inside a frozen backbone, and a target whose output is modified in place downstr
 
 from __future__ import annotations
 
+import copy
 import threading
 import weakref
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pytorch_grad_cam.utils.image import scale_cam_image
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from fer.budget import check_budget
 from fer.explain.methods import FAST_METHODS, GRADIENT_FREE, cam_class
 from fer.registry import get_cam_target_layer
 
@@ -32,7 +34,7 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def model_lock(model: nn.Module) -> threading.RLock:
-    """One lock per model: CAM hooks live on the shared module, so two threads must not interleave on it."""
+    """One lock per model, held while hooks are added to or removed from it (and while it is copied)."""
     with _LOCKS_GUARD:
         lock = _LOCKS.get(model)
         if lock is None:
@@ -62,11 +64,11 @@ def compute_cam(
     """
     cls = cam_class(method)
     target_layer = get_cam_target_layer(model, layer)
+    check_budget()  # a time limit in force (fer.budget) is honoured before each map
     model.eval()
-    with model_lock(model):
-        if method in FAST_METHODS:
-            return _fast_cam(model, x, cls, target_layer, targets, needs_grad=method not in GRADIENT_FREE)
-        return _library_cam(model, x, cls, target_layer, targets)
+    if method in FAST_METHODS:
+        return _fast_cam(model, x, cls, target_layer, targets, needs_grad=method not in GRADIENT_FREE)
+    return _library_cam(model, x, cls, layer, targets)
 
 
 def library_cam(
@@ -77,9 +79,9 @@ def library_cam(
     layer: str | None = None,
 ) -> CamResult:
     """The plain pytorch-grad-cam way, as its README shows it (the reference the fast path is checked against)."""
+    get_cam_target_layer(model, layer)  # a wrong layer name fails here, clearly
     model.eval()
-    with model_lock(model):
-        return _library_cam(model, x, cam_class(method), get_cam_target_layer(model, layer), targets)
+    return _library_cam(model, x, cam_class(method), layer, targets)
 
 
 def _resolve_targets(targets: Targets, logits: torch.Tensor) -> list[int]:
@@ -91,23 +93,52 @@ def _resolve_targets(targets: Targets, logits: torch.Tensor) -> list[int]:
     return [t if t is not None else best for t, best in zip(targets, top)]
 
 
-def _library_cam(model: nn.Module, x: torch.Tensor, cls: type, layer: nn.Module, targets: Targets) -> CamResult:
+def private_view(model: nn.Module) -> nn.Module:
+    """A copy of ``model``'s modules that shares its parameters and buffers, without any hooks.
+
+    pytorch-grad-cam hooks the layers it is given and records whatever passes through them, from any
+    thread: on the shared model, another user's plain prediction would become this user's map. Its
+    hooks go on this view instead, which no other request runs; no weight is copied.
+    """
+    shared = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    with model_lock(model):  # no hook is added or removed while the module dicts are copied
+        view = copy.deepcopy(model, shared)
+    for module in view.modules():
+        for hooks in (module._forward_hooks, module._forward_pre_hooks, module._backward_hooks):
+            hooks.clear()
+    return view
+
+
+def _budget_check(module: nn.Module, inputs: tuple) -> None:
+    check_budget()  # Score-CAM runs hundreds of forward passes: a time limit must be able to stop it
+
+
+def _library_cam(model: nn.Module, x: torch.Tensor, cls: type, layer: str | None, targets: Targets) -> CamResult:
+    view = private_view(model)
+    view.register_forward_pre_hook(_budget_check)
     with torch.no_grad():
-        logits = model(x)
+        logits = view(x)
     classes = _resolve_targets(targets, logits)
-    with cls(model=model, target_layers=[layer]) as cam:  # the context manager releases the hooks
+    with cls(model=view, target_layers=[get_cam_target_layer(view, layer)]) as cam:  # the context releases hooks
         maps = cam(input_tensor=x, targets=[ClassifierOutputTarget(c) for c in classes])
     return CamResult(np.asarray(maps, dtype=np.float32), logits, classes)
 
 
 class _Capture:
-    """Forward hook: keep the target layer's first output as a grad leaf and switch autograd on after it."""
+    """Forward hook: keep the target layer's first output as a grad leaf and switch autograd on after it.
+
+    The hook sits on the shared model, so other threads' forward passes run through it too: it acts
+    only on the thread that registered it, and passes every other call through untouched.
+    """
 
     def __init__(self, needs_grad: bool) -> None:
         self.needs_grad = needs_grad
+        self.owner = threading.get_ident()
         self.activation: torch.Tensor | None = None
 
     def __call__(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor | None:
+        if threading.get_ident() != self.owner:  # another request's forward pass: not ours to record
+            return None
         if self.activation is not None:  # a module called twice: the library also uses the first call
             return None
         self.activation = output.detach().requires_grad_(self.needs_grad)
@@ -125,7 +156,8 @@ def _fast_cam(
     needs_grad: bool,
 ) -> CamResult:
     capture = _Capture(needs_grad)
-    handle = layer.register_forward_hook(capture)
+    with model_lock(model):
+        handle = layer.register_forward_hook(capture)
     try:
         with torch.no_grad():  # restored on exit, whatever the hook switched on
             logits = model(x)
@@ -139,7 +171,8 @@ def _fast_cam(
                     score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
                     (grads,) = torch.autograd.grad(score, activation)
     finally:
-        handle.remove()
+        with model_lock(model):
+            handle.remove()
     method = cls(model=model, target_layers=[])  # no layers: no hooks; we only borrow its get_cam_image
     acts = activation.detach().cpu().numpy()
     grads_np = grads.cpu().numpy() if grads is not None else None
@@ -148,3 +181,20 @@ def _fast_cam(
     cam = scale_cam_image(np.maximum(cam, 0), (x.shape[-1], x.shape[-2]))
     cam = scale_cam_image(np.maximum(cam, 0))
     return CamResult(np.asarray(cam, dtype=np.float32), logits.detach(), classes)
+
+
+def score_cam_passes(model: nn.Module, layer: str | None = None) -> int:
+    """How many masked forward passes Score-CAM runs for one face: one per channel of the explained layer.
+
+    Found with one forward pass of a blank input on a hook-free view (the shared model is never hooked).
+    """
+    view = private_view(model).eval()  # the view's own flag: batch statistics of a blank input would be wrong
+    shapes: list[torch.Size] = []
+    view.get_submodule(layer or model.spec.cam_target_layer).register_forward_hook(
+        lambda module, inputs, output: shapes.append(output.shape) and None
+    )
+    size = model.spec.input.size
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        view(torch.zeros(1, model.spec.input.channels, size, size, device=device))
+    return int(shapes[0][1])
