@@ -204,19 +204,25 @@ def _mtcnn_faces(
             back, sought = back / shrink, tilted * shrink  # the map back goes to the full-size photo
         found = mtcnn.detect(turned, sought)
         for (x0, y0, x1, y1), score, points in zip(found.boxes, found.scores, found.landmarks):
+            if score < min_score:
+                continue
+            roll = abs(np.degrees(np.arctan2(*(points[1] - points[0])[::-1])))  # the face's tilt in this copy
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             if back is not None:
                 (cx, cy), points = map_points(back, [(cx, cy)])[0], map_points(back, points)
             bw, bh = x1 - x0, y1 - y0
-            rows.append((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, score))
+            rows.append((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, -roll, score))
             marks.append(points)
     if not rows:
         return []
     boxes = np.asarray(rows, dtype=np.float64)
     faces = []
-    for i in mtcnn.nms(boxes, 0.3):  # one face found at two angles: keep the likelier (upright on ties)
-        x0, y0, x1, y1, score = boxes[i]
-        if score < min_score or max(x1 - x0, y1 - y0) < min_face:
+    # One face found in two copies: keep the copy where it stood most upright (MTCNN's boxes and landmarks
+    # are best there), the unturned photo on ties. Overlap over the smaller box: a turned copy can box only
+    # part of a face that the photo boxes whole.
+    for i in mtcnn.nms(boxes[:, :5], 0.5, by_min=True):
+        x0, y0, x1, y1, _, score = boxes[i]
+        if max(x1 - x0, y1 - y0) < min_face:
             continue
         ix0, iy0 = max(0, round(x0)), max(0, round(y0))
         ix1, iy1 = min(w, round(x1)), min(h, round(y1))

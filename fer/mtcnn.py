@@ -182,7 +182,7 @@ def _square(boxes: np.ndarray) -> np.ndarray:
 
 
 def nms(boxes: np.ndarray, threshold: float, by_min: bool = False) -> np.ndarray:
-    """Indices kept by greedy non-maximum suppression on column 4 (score), best first.
+    """Indices kept by greedy non-maximum suppression on column 4 (a score: higher is better), best first.
 
     Overlap is intersection over union, or over the smaller box with ``by_min`` (drops boxes nested in others).
     """

@@ -11,7 +11,7 @@ from skimage import data
 
 import fer.faces as faces_module
 from fer import mtcnn
-from fer.alignment import EYE_Y, MOUTH_Y, aligned_crop, alignment_matrix, map_points
+from fer.alignment import EYE_Y, MOUTH_Y, aligned_crop, alignment_matrix, map_points, native_side
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks
 from fer.faces import LANDMARKS, detect_faces
 from fer.inference import Analyzer
@@ -143,6 +143,8 @@ def test_forty_pixel_face_in_a_large_photo(astronaut: np.ndarray, monkeypatch: p
     assert len(found) == 1
     x, y, w, h = found[0].box
     assert 38 <= max(w, h) <= 60 and 3100 < x < 3320 and 2000 < y < 2220
+    side = found[0].gray.shape[0]  # the aligned crop keeps the photo's resolution
+    assert side == native_side(found[0].landmarks) and 30 <= side <= 60
 
 
 def test_haar_switch(astronaut: np.ndarray) -> None:

@@ -102,7 +102,7 @@ def test_two_astronauts_largest_first(astronaut: np.ndarray) -> None:
 
 def test_huge_photo_boxes_map_back(astronaut: np.ndarray) -> None:
     big = cv2.resize(astronaut, (4000, 4000), interpolation=cv2.INTER_CUBIC)
-    faces = detect_faces(big)
+    faces = detect_faces(big, detector="haar")  # Haar's shrink-and-map-back (MTCNN's: test_face_landmarks.py)
     assert faces
     # Upscaled blur can add a few small false hits; the largest is the face, in the big photo's pixels.
     assert_on_astronaut_face(faces[0].box, scale=4000 / 512)
