@@ -18,6 +18,11 @@ the drawn faces against the geometry they were drawn with, as a fraction of the 
 
     python bench/face_detection.py                  # 16 + 8 scenes of 1280x960, about 2 minutes here
     python bench/face_detection.py --scenes 6 --json /tmp/detection.json
+    python bench/face_detection.py --scenes 0 --analyze-rounds 5   # only fer.analyze's latency, Haar vs MTCNN
+
+``--analyze-rounds N`` also times ``Analyzer.analyze`` on the astronaut photo (detection + the four models
+with Grad-CAM, untrained weights) with today's Haar without alignment and with MTCNN + alignment,
+interleaved N rounds after a warm-up, and reports the medians and the median per-round ratio.
 """
 
 from __future__ import annotations
@@ -156,6 +161,36 @@ def landmark_error(face: Pasted, points: np.ndarray) -> float:
     return float(np.linalg.norm(points - face.landmarks, axis=1).mean() / iod)
 
 
+def analyze_latency(rounds: int) -> dict:
+    """Seconds for ``Analyzer.analyze`` (all four models, Grad-CAM) on the astronaut: Haar vs MTCNN + alignment."""
+    import tempfile
+
+    from fer.inference import Analyzer
+    from fer.zoo import ModelZoo
+
+    photo = skdata.astronaut()
+    with tempfile.TemporaryDirectory() as empty:
+        analyzer = Analyzer(ModelZoo(empty))
+        ways = {
+            "haar, unaligned": {"detector": "haar", "align": False},
+            "mtcnn, aligned": {"detector": "mtcnn", "align": True},
+        }
+        for kw in ways.values():  # warm-up: builds the models, loads the detectors
+            analyzer.analyze(photo, cam="gradcam", **kw)
+        times: dict[str, list[float]] = {name: [] for name in ways}
+        for _ in range(rounds):
+            for name, kw in ways.items():
+                start = time.perf_counter()
+                analyzer.analyze(photo, cam="gradcam", **kw)
+                times[name].append(time.perf_counter() - start)
+    ratios = [m / h for h, m in zip(times["haar, unaligned"], times["mtcnn, aligned"])]
+    return {
+        **{f"{name} s (median)": round(statistics.median(t), 3) for name, t in times.items()},
+        "mtcnn / haar (median per-round ratio)": round(statistics.median(ratios), 3),
+        "rounds": rounds,
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=16, help="scenes of FER2013 faces (drawn faces: half)")
@@ -163,8 +198,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--height", type=int, default=960)
     parser.add_argument("--min-face", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--analyze-rounds", type=int, default=0, help="also time fer.analyze, Haar vs MTCNN")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
+    if args.scenes == 0:
+        results = {"analyze": analyze_latency(max(1, args.analyze_rounds))}
+        print(json.dumps(results, indent=1))
+        return results
 
     scenes: list[Scene] = []
     if FER2013.is_file():
@@ -251,6 +291,8 @@ def main(argv: list[str] | None = None) -> dict:
         for t in SWEEP
     }
 
+    if args.analyze_rounds:
+        results["analyze"] = analyze_latency(args.analyze_rounds)
     print(json.dumps(results, indent=1))
     print(f"\n{'detector':15} {'kind':15} {'faces':>5} {'recall>=40px':>12} {'FP/photo':>8} {'ms/photo':>8}")
     for name, row in results["detectors"].items():
