@@ -192,3 +192,18 @@ def test_synthetic_landmarks_mark_the_drawn_features() -> None:
     cheeks = faces.images[rows, px[:, 2, 1], px[:, 0, 0]].astype(float)  # skin below the left eye
     assert eyes.mean() < 0.5 * cheeks.mean()
     assert np.all(points[:, 0, 0] < points[:, 1, 0]) and np.all(points[:, 3, 0] < points[:, 4, 0])
+
+
+def test_align_switch_and_landmarks_drawn_on_request(astronaut: np.ndarray) -> None:
+    from demo.views import LANDMARK_COLOR, draw_boxes
+    from fer.inference import FaceResult
+
+    analyzer = Analyzer(ModelZoo(None))
+    _, (aligned,) = analyzer.faces(astronaut)
+    _, (plain,) = analyzer.faces(astronaut, align=False)
+    assert aligned.aligned and not plain.aligned and plain.box == aligned.box
+    result = FaceResult(box=aligned.box, face=aligned, models={})
+    without = draw_boxes(astronaut, [result], 0)
+    marked = draw_boxes(astronaut, [result], 0, landmarks=True)
+    for x, y in np.rint(aligned.landmarks).astype(int):
+        assert tuple(marked[y, x]) == LANDMARK_COLOR and tuple(without[y, x]) != LANDMARK_COLOR
