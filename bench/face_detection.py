@@ -45,7 +45,7 @@ from skimage import data as skdata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks  # noqa: E402
-from fer.faces import MIN_SCORE, ROTATIONS, _mtcnn_faces, _to_gray, detect_faces  # noqa: E402
+from fer.faces import MIN_SCORE, ROTATIONS, _merge, _mtcnn_candidates, _to_gray, detect_faces  # noqa: E402
 
 FER2013 = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "publictest.npz"
 BACKGROUNDS = ("coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick", "gravel", "page")
@@ -149,8 +149,9 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
         return [(f.box, f.score, None) for f in detect_faces(rgb, detector="haar", min_face=min_face, align=False)]
 
     def mtcnn(rotations: tuple) -> Callable[[np.ndarray], list[tuple]]:
-        # Everything MTCNN's last stage keeps (0.7 and up): the threshold sweep filters these afterwards.
-        return lambda rgb: _mtcnn_faces(rgb, _to_gray(rgb), min_face, rotations, min_score=SWEEP[0])
+        # Every candidate MTCNN's last stage keeps (0.7 and up), merged below per score threshold as
+        # detect_faces merges them (fer.faces._merge).
+        return lambda rgb: [_to_gray(rgb).shape, _mtcnn_candidates(rgb, _to_gray(rgb), min_face, rotations)]
 
     return {"haar": haar, "mtcnn upright": mtcnn((0.0,)), "mtcnn +-30": mtcnn(tuple(ROTATIONS))}
 
@@ -218,20 +219,22 @@ def main(argv: list[str] | None = None) -> dict:
     scenes += [astronaut] + [Scene("skimage photos", _background(n, 640, 480)) for n in NO_PEOPLE]
 
     found = detectors(args.min_face)
-    for fn in found.values():  # warm-up: load the cascade and the networks
+    for fn in found.values():  # warm-up: load the cascade and the networks (merging, untimed, takes microseconds)
         fn(scenes[0].rgb)
     records = {name: [] for name in found}  # per scene: (hits, false positives, ms, errors)
     sweep = {t: [] for t in SWEEP}  # mtcnn +-30 per threshold, per scene: (hits, false positives)
     for scene in scenes:
         for name, fn in found.items():
             start = time.perf_counter()
-            all_dets = fn(scene.rgb)
+            dets = fn(scene.rgb)
             ms = (time.perf_counter() - start) * 1000
-            if name == "mtcnn +-30":
-                for t in SWEEP:
-                    kept = [d for d in all_dets if d[1] >= t]
-                    sweep[t].append(match(scene.faces, [d[0] for d in kept], [d[1] for d in kept]))
-            dets = [d for d in all_dets if name == "haar" or d[1] >= MIN_SCORE]  # what detect_faces returns
+            if name != "haar":
+                shape, candidates = dets
+                if name == "mtcnn +-30":
+                    for t in SWEEP:
+                        kept = _merge(candidates, shape, args.min_face, t)
+                        sweep[t].append(match(scene.faces, [d[0] for d in kept], [d[1] for d in kept]))
+                dets = _merge(candidates, shape, args.min_face, MIN_SCORE)  # what detect_faces returns
             hit, fp = match(scene.faces, [d[0] for d in dets], [d[1] for d in dets])
             errors = [
                 landmark_error(f, dets[j][2])
