@@ -75,7 +75,6 @@ def load_nets() -> tuple[cv2.dnn.Net, cv2.dnn.Net, cv2.dnn.Net]:
 
 def detect(rgb: np.ndarray, min_face: float = 20.0) -> Detections:
     """Faces of at least about ``min_face`` pixels in ``rgb`` (uint8 H x W x 3), in its pixels."""
-    h, w = rgb.shape[:2]
     pnet, rnet, onet = _nets()
     boxes = _propose(pnet, rgb, min_face)
     if len(boxes):
