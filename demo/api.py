@@ -10,6 +10,7 @@ from demo.messages import user_message
 from demo.studio import Studio
 from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_METHODS
+from fer.faces import largest_faces
 from fer.images import DETECT_MAX_SIDE, ImageError, load_image
 
 
@@ -36,7 +37,7 @@ def predict(studio: Studio, image_path: str | None, models: str = "", cam: str =
     try:
         with request_budget(ANALYZE_TIME_LIMIT_S, "The request"):
             _, faces = studio.analyzer.faces(photo)
-            faces = faces[:MAX_FACES]
+            faces = largest_faces(faces, MAX_FACES)
             if cam == SCORE_CAM:
                 refusal = score_cam_refusal(names, len(faces)) or studio.score_cam_refusal(names[0])
                 if refusal:

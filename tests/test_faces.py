@@ -47,7 +47,7 @@ def test_one_face_on_the_astronaut(astronaut: np.ndarray) -> None:
 
 
 def test_crops_are_square_uint8_with_the_margin(astronaut: np.ndarray) -> None:
-    face = detect_faces(astronaut, margin=0.15)[0]
+    face = detect_faces(astronaut, margin=0.15, detector="haar")[0]  # square boxes, unaligned crops
     side = face.gray.shape[0]
     assert face.gray.dtype == np.uint8 and face.gray.shape == (side, side)
     assert abs(side - round(max(face.box[2:]) * 1.3)) <= 1
@@ -55,13 +55,13 @@ def test_crops_are_square_uint8_with_the_margin(astronaut: np.ndarray) -> None:
     gray = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)
     m = (side - w) // 2
     np.testing.assert_array_equal(face.gray[m : m + h, m : m + w], gray[y : y + h, x : x + w])  # not equalised
-    assert detect_faces(astronaut, margin=0.0)[0].gray.shape == (w, w)
+    assert detect_faces(astronaut, margin=0.0, detector="haar")[0].gray.shape == (w, w)
 
 
 def test_crops_at_the_border_are_edge_padded(astronaut: np.ndarray) -> None:
     # The face pushed against the top-left corner: its crop must stay whole, padding by repeating the edge.
     shifted = np.ascontiguousarray(astronaut[60:, 170:])
-    face = detect_faces(shifted, margin=0.3)[0]
+    face = detect_faces(shifted, margin=0.3, detector="haar")[0]
     x, y, w, h = face.box
     assert x < 0.3 * w and y < 0.3 * h  # the margin reaches past the border
     side = face.gray.shape[0]
@@ -102,7 +102,7 @@ def test_two_astronauts_largest_first(astronaut: np.ndarray) -> None:
 
 def test_huge_photo_boxes_map_back(astronaut: np.ndarray) -> None:
     big = cv2.resize(astronaut, (4000, 4000), interpolation=cv2.INTER_CUBIC)
-    faces = detect_faces(big)
+    faces = detect_faces(big, detector="haar")  # Haar's shrink-and-map-back (MTCNN's: test_face_landmarks.py)
     assert faces
     # Upscaled blur can add a few small false hits; the largest is the face, in the big photo's pixels.
     assert_on_astronaut_face(faces[0].box, scale=4000 / 512)

@@ -23,6 +23,7 @@ from demo.views import agreement_line, draw_boxes, model_caption
 from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_LABELS
 from fer.explain.overlay import overlay_on_crop
+from fer.faces import largest_faces
 from fer.images import DETECT_MAX_SIDE, ImageError, load_image
 
 TOP = "top class"
@@ -45,6 +46,7 @@ def run_analysis(
     target: str,
     models: list[str],
     whole: bool,
+    align: bool = True,
 ) -> tuple[dict[str, Any] | None, str]:
     """The session's analysis state (photo + faces), or None and a message saying what went wrong."""
     source = upload if upload is not None else snapshot
@@ -58,7 +60,7 @@ def run_analysis(
         return None, user_message(exc)
     try:
         with request_budget(ANALYZE_TIME_LIMIT_S, "The analysis"):
-            _, faces = studio.analyzer.faces(photo, whole_image=whole)
+            _, faces = studio.analyzer.faces(photo, whole_image=whole, align=align)
             if not faces:
                 return {"photo": photo, "faces": []}, (
                     "No face found. Tick *No face found? Analyse the whole image* to read the whole photo as one face."
@@ -66,7 +68,7 @@ def run_analysis(
             note = ""
             if len(faces) > MAX_FACES:
                 note = f"{len(faces)} faces found; the {MAX_FACES} largest are analysed.\n\n"
-                faces = faces[:MAX_FACES]
+                faces = largest_faces(faces, MAX_FACES)
             if method == SCORE_CAM:
                 refusal = score_cam_refusal(models, len(faces)) or studio.score_cam_refusal(models[0])
                 if refusal:
@@ -90,8 +92,9 @@ def score_cam_note(studio: Studio, method: str, models: list[str]) -> str:
     )
 
 
-def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[Any]:
-    """Outputs for the chosen face: boxes, face picker, summary, then a (label, CAM) pair per model slot."""
+def render(state: dict[str, Any] | None, face_index: int, message: str, landmarks: bool = False) -> list[Any]:
+    """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then a (label, CAM) pair
+    per model slot."""
     slots: list[Any] = []
     if not state or not state["faces"]:
         photo = None if not state else state["photo"]
@@ -121,7 +124,7 @@ def render(state: dict[str, Any] | None, face_index: int, message: str) -> list[
     )
     lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
     summary = message + lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
-    return [draw_boxes(state["photo"], faces, face_index), picker, summary, *slots]
+    return [draw_boxes(state["photo"], faces, face_index, landmarks), picker, summary, *slots]
 
 
 def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
@@ -137,6 +140,8 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
             target = gr.Dropdown([TOP, *fer.FERPLUS_CLASSES], value=TOP, label="Class to explain")
             models = gr.CheckboxGroup(model_choices(), value=MODEL_IDS, label="Models")
             whole = gr.Checkbox(label="No face found? Analyse the whole image", value=False)
+            align = gr.Checkbox(label="Align faces (eyes level, same crop for every model)", value=True)
+            show_landmarks = gr.Checkbox(label="Show landmarks (eyes, nose, mouth corners)", value=False)
             run = gr.Button("Analyze", variant="primary")
         with gr.Column(scale=2):
             boxes = gr.Image(label="Faces found", interactive=False, height=360)
@@ -153,17 +158,22 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
     outputs = [boxes, picker, summary, *slots]
 
     @friendly
-    def analyze(upload, snapshot, method, target, models, whole):  # noqa: ANN001, ANN202
-        new_state, message = run_analysis(studio, upload, snapshot, method, target, models, whole)
-        return [new_state, *render(new_state, 0, message)]
+    def analyze(upload, snapshot, method, target, models, whole, align, marks):  # noqa: ANN001, ANN202
+        new_state, message = run_analysis(studio, upload, snapshot, method, target, models, whole, align)
+        return [new_state, *render(new_state, 0, message, marks)]
 
-    inputs = [upload, snapshot, method, target, models, whole]
+    inputs = [upload, snapshot, method, target, models, whole, align, show_landmarks]
     heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
     run.click(analyze, inputs, [state, *outputs], **heavy)
     upload.change(analyze, inputs, [state, *outputs], **heavy)
     for control in (method, models):
         control.change(friendly(lambda m, ms: score_cam_note(studio, m, ms)), [method, models], cost, **heavy)
-    picker.input(lambda s, i: render(s, i or 0, ""), [state, picker], outputs, api_name=False)
+
+    def redraw(s, i, m):  # noqa: ANN001, ANN202
+        return render(s, i or 0, "", m)
+
+    picker.input(redraw, [state, picker, show_landmarks], outputs, api_name=False)
+    show_landmarks.input(redraw, [state, picker, show_landmarks], outputs, api_name=False)
     if examples:
         # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).
         gr.Examples(

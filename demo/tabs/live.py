@@ -42,7 +42,8 @@ def live_frame(studio: Studio, frame: np.ndarray | None, model: str, history: li
                 out, f"{r.top} {r.probs[r.top]:.0%}", (x, max(y - 8, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, BOX_COLOR, 2
             )
         now = time.monotonic()
-        history.append((now, results[0].models[model].probs))  # the largest face drives the chart
+        largest = max(results, key=lambda f: f.box[2] * f.box[3])  # faces come left to right
+        history.append((now, largest.models[model].probs))  # the largest face drives the chart
         history = [(t, p) for t, p in history if now - t <= WINDOW_S]
     return out, _chart(history), history
 

@@ -20,6 +20,7 @@ _CHUNK = 512  # faces drawn per vectorised batch: bounds memory for large n or s
 _EYE_X, _EYE_Y, _EYE_RX, _EYE_RY = (0.35, 0.65), 0.40, 0.075, 0.04
 _BROW_DY, _BROW_HALF, _BROW_SLOPE = 0.085, 0.08, 0.03
 _MOUTH_X, _MOUTH_Y = 0.5, 0.74
+_NOSE_TOP, _NOSE_END = 0.47, 0.57
 _THICK = 0.018  # half thickness of a stroke
 
 # Mouth per class: (curve, opening, half width, tilt). curve > 0 smiles (corners up), opening draws a dark
@@ -102,12 +103,7 @@ def make_synthetic_faces(
         raise ValueError(f"num_classes must be in 1..{MAX_CLASSES}, got {num_classes}")
     if region not in REGIONS:
         raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.arange(n) % num_classes).astype(np.int64)
-    images = np.empty((n, size, size), dtype=np.uint8)
-    for start in range(0, n, _CHUNK):
-        stop = min(n, start + _CHUNK)
-        images[start:stop] = _draw(labels[start:stop], size, region, rng)
+    images, labels, _ = _generate(n, size, num_classes, seed, region)
     return FaceSet(
         images=images,
         labels=labels,
@@ -117,6 +113,49 @@ def make_synthetic_faces(
         split=split,
         source=f"make_synthetic_faces(seed={seed}, region={region})",
     )
+
+
+def synthetic_landmarks(
+    n: int, *, size: int = 48, num_classes: int = 7, seed: int = 0, region: str = "mouth"
+) -> np.ndarray:
+    """The five landmarks of the faces ``make_synthetic_faces`` draws with the same arguments: float (n, 5, 2).
+
+    x, y in pixels (pixel centres at integers), in ``fer.faces.LANDMARKS`` order: the eye centres (left,
+    right as seen), the nose stroke's lower end, and the mouth stroke's two ends. Ground truth for detectors.
+    """
+    _, labels, shifts = _generate(n, size, num_classes, seed, region)
+    mouth = _MOUTHS[labels] if region == "mouth" else np.tile(_NEUTRAL_MOUTH, (n, 1))
+    curve, _, half_w, tilt = mouth.T
+    dx, dy = shifts[:, 0], shifts[:, 1]
+    mouth_y = _MOUTH_Y + dy - curve * 2 / 3  # the stroke's centre line at its ends (a = +-1)
+    points = np.stack(
+        [
+            np.stack([np.full(n, _EYE_X[0]) + dx, np.full(n, _EYE_Y) + dy], -1),
+            np.stack([np.full(n, _EYE_X[1]) + dx, np.full(n, _EYE_Y) + dy], -1),
+            np.stack([np.full(n, 0.5) + dx, np.full(n, _NOSE_END) + dy], -1),
+            np.stack([_MOUTH_X + dx - half_w, mouth_y - tilt], -1),
+            np.stack([_MOUTH_X + dx + half_w, mouth_y + tilt], -1),
+        ],
+        axis=1,
+    )
+    return points * size - 0.5
+
+
+def _generate(n: int, size: int, num_classes: int, seed: int, region: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Images, labels and each face's shift (n, 2) as fractions of the side, deterministic for ``seed``."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % num_classes).astype(np.int64)
+    images = np.empty((n, size, size), dtype=np.uint8)
+    shifts = np.empty((n, 2), dtype=np.float64)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        # _draw's first two draws are the shifts: read them from a copy of the generator.
+        probe = np.random.default_rng()
+        probe.bit_generator.state = rng.bit_generator.state
+        shifts[start:stop, 0] = probe.uniform(-MAX_SHIFT, MAX_SHIFT, stop - start).astype(np.float32)
+        shifts[start:stop, 1] = probe.uniform(-MAX_SHIFT, MAX_SHIFT, stop - start).astype(np.float32)
+        images[start:stop] = _draw(labels[start:stop], size, region, rng)
+    return images, labels, shifts
 
 
 def _draw(labels: np.ndarray, size: int, region: str, rng: np.random.Generator) -> np.ndarray:
@@ -138,7 +177,7 @@ def _draw(labels: np.ndarray, size: int, region: str, rng: np.random.Generator) 
     img = np.broadcast_to(background, (m, size, size)).copy()
     img = _paint(img, skin, _ellipse(u, v, 0.5 + dx, 0.5 + dy, head_rx, head_ry, px))
     # Nose: a short vertical stroke, never inside either class box.
-    nose = np.clip((0.012 - np.abs(u - 0.5 - dx)) / px + 0.5, 0, 1) * ((v > 0.47 + dy) & (v < 0.57 + dy))
+    nose = np.clip((0.012 - np.abs(u - 0.5 - dx)) / px + 0.5, 0, 1) * ((v > _NOSE_TOP + dy) & (v < _NOSE_END + dy))
     img = _paint(img, skin * 0.7, nose)
 
     mouth = _MOUTHS[labels] if region == "mouth" else np.tile(_NEUTRAL_MOUTH, (m, 1))

