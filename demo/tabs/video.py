@@ -12,6 +12,7 @@ from typing import Any
 import gradio as gr
 
 import fer
+from demo.limits import HEAVY, HEAVY_SLOTS
 from demo.studio import Studio
 from demo.views import model_caption
 from fer.explain.methods import CAM_LABELS
@@ -187,16 +188,17 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
             files = gr.File(label="Downloads: timeline.csv, summary.json, overlay", file_count="multiple")
             overlay = gr.Video(label="Overlay (sampled frames)", interactive=False)
 
-    def analyze(clip, models, per_second, cam_model, method, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+    def analyze_clip(clip, models, per_second, cam_model, method, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
         new_state, message = run_video(studio, clip, models, per_second, cam_model, method, progress)
         return [new_state, *show_results(new_state, message)]
 
     run.click(
-        analyze,
+        analyze_clip,
         [clip, models, per_second, cam_model, method],
         [state, status, face, time_s, summary, files, overlay],
         api_name=False,
-        concurrency_limit=1,
+        concurrency_limit=HEAVY_SLOTS,
+        concurrency_id=HEAVY,  # a clip's models share the one queue of model work with the other tabs
     ).then(plot, [state, face, window, time_s], timeline, api_name=False).then(
         lambda s, t: show_frame(studio, s, t), [state, time_s], [frame, maps, frame_note], api_name=False
     )
