@@ -153,9 +153,9 @@ def test_occlusion_batches_several_faces_and_checks_its_arguments() -> None:
 
 def test_a_map_agrees_with_itself_fully_and_less_with_its_flip() -> None:
     rng = np.random.default_rng(0)
-    cam = np.zeros((SIZE, SIZE), np.float32)
-    cam[30:40, 5:20] = 1.0
-    cam += rng.random((SIZE, SIZE)).astype(np.float32) * 0.1
+    ys, xs = np.mgrid[0:SIZE, 0:SIZE]
+    cam = np.exp(-((xs - 12) ** 2 + (ys - 35) ** 2) / 80.0).astype(np.float32)  # a blob low on the left
+    cam += rng.random((SIZE, SIZE)).astype(np.float32) * 0.01
     small = cam[::4, ::4].copy()  # another model's coarser map of the same thing
     agreement = cam_agreement({"a": cam, "same": cam.copy(), "flip": cam[:, ::-1].copy(), "coarse": small})
     assert agreement.models == ("a", "same", "flip", "coarse")
