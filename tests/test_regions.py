@@ -19,8 +19,11 @@ from fer.explain.agreement import cam_agreement
 from fer.explain.cam import compute_cam
 from fer.explain.occlusion import GREY, occlusion_drops
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, region_shares, scale_points
+from fer.faces import Face
+from fer.inference import Analyzer
 from fer.models.base import FERModel
 from fer.preprocess import to_model_input
+from fer.zoo import LoadedModel
 
 SIZE = 48
 BOX_SPEC = dataclasses.replace(SPEC, name="box_model", cam_target_layer="features")
@@ -174,3 +177,41 @@ def test_a_constant_map_agrees_with_nothing_but_itself() -> None:
     np.testing.assert_allclose(agreement.spearman, [[1, 0], [0, 1]])
     with pytest.raises(ValueError, match="at least one"):
         cam_agreement({})
+
+
+class _Zoo:
+    """Stands in for ModelZoo: the box models, by name."""
+
+    def __init__(self, models: dict[str, nn.Module]) -> None:
+        self.models = models
+
+    def get(self, name: str) -> LoadedModel:
+        return LoadedModel(self.models[name], {}, False, ("happy", "neutral"), "a box model (tests)")
+
+
+def test_analyze_faces_fills_regions_occlusion_and_agreement_only_where_it_can() -> None:
+    faces = make_synthetic_faces(1, size=SIZE, seed=3)
+    landmarks = synthetic_landmarks(1, size=SIZE, seed=3)[0]
+    gray = faces.images[0]
+    with_landmarks = Face(
+        box=(0, 0, SIZE, SIZE), score=1.0, gray=gray, crop_box=(0, 0, SIZE, SIZE), landmarks=landmarks
+    )
+    without = Face(box=(0, 0, SIZE, SIZE), score=None, gray=gray)
+    zoo = _Zoo({"mouth": BoxModel(mouth_box(SIZE)).eval(), "eyes": BoxModel(eye_box(landmarks)).eval()})
+    analyzer = Analyzer(zoo)  # type: ignore[arg-type]
+    first, second = analyzer.analyze_faces([with_landmarks, without], ["mouth", "eyes"])
+    for name, where in (("mouth", "mouth"), ("eyes", "eyes")):
+        read = first.models[name]
+        assert read.regions is not None and read.occlusion is not None and read.region_lift is not None
+        assert sum(read.regions.values()) == pytest.approx(1.0)
+        assert max(REGIONS, key=read.regions.get) == where
+        assert max(REGIONS, key=read.occlusion.get) == where
+        assert second.models[name].regions is None and second.models[name].occlusion is None
+        assert second.models[name].cam is not None
+    assert first.cam_agreement is not None and first.cam_agreement.models == ("mouth", "eyes")
+    assert first.cam_agreement.spearman[0, 1] < 0.5  # they look at different places
+    assert second.cam_agreement is not None  # the maps of a face without landmarks still compare
+    plain = analyzer.analyze_faces([with_landmarks], ["mouth", "eyes"], cam=None)[0]
+    assert plain.cam_agreement is None and plain.models["mouth"].regions is None
+    off = analyzer.analyze_faces([with_landmarks], ["mouth", "eyes"], regions=False)[0]
+    assert off.cam_agreement is None and off.models["mouth"].occlusion is None
