@@ -14,7 +14,7 @@ from fer.budget import check_budget
 from fer.explain.agreement import CamAgreement, cam_agreement
 from fer.explain.cam import compute_cam
 from fer.explain.occlusion import occlusion_drops
-from fer.explain.regions import face_region_masks, region_shares
+from fer.explain.regions import REGIONS, face_region_masks, region_shares
 from fer.faces import Face, detect_faces, face_tensor, whole_image_face
 from fer.images import ImageSource, load_image
 from fer.registry import list_models
@@ -34,7 +34,7 @@ class ModelResult:
     # Only for faces with landmarks and a map (fer.explain.regions); None otherwise:
     regions: dict[str, float] | None = None  # region -> share of the map's mass, summing to 1 with "rest"
     region_lift: dict[str, float] | None = None  # region -> share / the region's share of the crop's area
-    occlusion: dict[str, float] | None = None  # region -> drop of cam_class's probability when it is greyed out
+    occlusion: dict[str, float] | None = None  # brows/eyes/nose/mouth -> drop of cam_class's probability, greyed out
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,11 @@ class Analyzer:
         detector: str = "mtcnn",
         min_face: int = 24,
         regions: bool = True,
+        occlusion: bool = True,
     ) -> list[FaceResult]:
         """See :func:`analyze`."""
         _, faces = self.faces(image, whole_image, align=align, detector=detector, min_face=min_face)
-        return self.analyze_faces(faces, models, cam, target=target, layer=layer, regions=regions)
+        return self.analyze_faces(faces, models, cam, target=target, layer=layer, regions=regions, occlusion=occlusion)
 
     def analyze_faces(
         self,
@@ -101,15 +102,18 @@ class Analyzer:
         target: str | None = None,
         layer: str | None = None,
         regions: bool = True,
+        occlusion: bool = True,
     ) -> list[FaceResult]:
         """Run ``models`` (default: all) on already detected ``faces``, all faces of a model in one batch.
 
-        With maps and ``regions``, faces with landmarks also get each map's region shares and an occlusion
-        test by region (one more batched forward pass per model), and faces with two maps or more get
-        ``cam_agreement``.
+        With maps and ``regions``, faces with landmarks also get each map's region shares and, with
+        ``occlusion``, an occlusion test by region (one more batched forward pass per model, of four images
+        per face: the costly part), and faces with two maps or more get ``cam_agreement``.
         """
         names = list(models) if models is not None else list_models()
-        per_model = {name: self._run(self.zoo.get(name), faces, cam, target, layer, regions) for name in names}
+        per_model = {
+            name: self._run(self.zoo.get(name), faces, cam, target, layer, regions, occlusion) for name in names
+        }
         results = []
         for i, face in enumerate(faces):
             read = {name: per_model[name][i] for name in names}
@@ -126,6 +130,7 @@ class Analyzer:
         target: str | None,
         layer: str | None,
         regions: bool = True,
+        occlusion: bool = True,
     ) -> list[ModelResult]:
         if not faces:
             return []
@@ -151,10 +156,17 @@ class Analyzer:
             with_landmarks = [i for i, m in masks.items() if m is not None and maps[i].shape == x.shape[-2:]]
             for i in with_landmarks:
                 shares[i] = region_shares(maps[i], masks[i])
-            if with_landmarks:
+            if with_landmarks and occlusion:
                 check_budget()
+                # The four features only ("rest" is mostly background), against the CAM pass's own probabilities:
+                # each occluded image costs about a forward pass on a CPU.
                 drops = occlusion_drops(
-                    model, x[with_landmarks], [masks[i] for i in with_landmarks], [explained[i] for i in with_landmarks]
+                    model,
+                    x[with_landmarks],
+                    [masks[i] for i in with_landmarks],
+                    [explained[i] for i in with_landmarks],
+                    regions=REGIONS,
+                    baseline=[float(probs[i, explained[i]]) for i in with_landmarks],
                 )
                 for i, drop in zip(with_landmarks, drops):
                     occluded[i] = drop
@@ -199,6 +211,7 @@ def analyze(
     detector: str = "mtcnn",
     min_face: int = 24,
     regions: bool = True,
+    occlusion: bool = True,
 ) -> list[FaceResult]:
     """Every face in ``image`` (a path, bytes, PIL image or RGB array), left to right, each read by ``models``
     (None: all four).
@@ -212,6 +225,7 @@ def analyze(
     With maps and ``regions`` (the default), faces with landmarks get each model's region shares
     (``ModelResult.regions``, ``region_lift``) and occlusion drops (``ModelResult.occlusion``), and every
     face with two maps or more their agreement (``FaceResult.cam_agreement``); see :mod:`fer.explain.regions`.
+    ``occlusion=False`` skips the occlusion test, the one part that costs forward passes.
     """
     return default_analyzer().analyze(
         image,
@@ -224,4 +238,5 @@ def analyze(
         detector=detector,
         min_face=min_face,
         regions=regions,
+        occlusion=occlusion,
     )

@@ -152,6 +152,12 @@ def test_occlusion_batches_several_faces_and_checks_its_arguments() -> None:
     assert two[0]["mouth"] == pytest.approx(-two[1]["mouth"], abs=1e-6)  # class 1 gains what class 0 loses
     with pytest.raises(ValueError, match="mask sets"):
         occlusion_drops(model, x, [masks, masks], [0])
+    # Given the unoccluded probabilities, only the chosen regions go through the model: the same drops.
+    with torch.no_grad():
+        p = model(x).softmax(1)[0, 0].item()
+    known = occlusion_drops(model, x, [masks], [0], regions=["mouth", "eyes"], baseline=[p])[0]
+    assert set(known) == {"mouth", "eyes"}
+    assert known["mouth"] == pytest.approx(two[0]["mouth"], abs=1e-6)
 
 
 def test_a_map_agrees_with_itself_fully_and_less_with_its_flip() -> None:
@@ -205,7 +211,7 @@ def test_analyze_faces_fills_regions_occlusion_and_agreement_only_where_it_can()
         assert read.regions is not None and read.occlusion is not None and read.region_lift is not None
         assert sum(read.regions.values()) == pytest.approx(1.0)
         assert max(REGIONS, key=read.regions.get) == where
-        assert max(REGIONS, key=read.occlusion.get) == where
+        assert max(REGIONS, key=read.occlusion.get) == where and set(read.occlusion) == set(REGIONS)
         assert second.models[name].regions is None and second.models[name].occlusion is None
         assert second.models[name].cam is not None
     assert first.cam_agreement is not None and first.cam_agreement.models == ("mouth", "eyes")
@@ -213,5 +219,7 @@ def test_analyze_faces_fills_regions_occlusion_and_agreement_only_where_it_can()
     assert second.cam_agreement is not None  # the maps of a face without landmarks still compare
     plain = analyzer.analyze_faces([with_landmarks], ["mouth", "eyes"], cam=None)[0]
     assert plain.cam_agreement is None and plain.models["mouth"].regions is None
+    shares_only = analyzer.analyze_faces([with_landmarks], ["mouth"], occlusion=False)[0].models["mouth"]
+    assert shares_only.regions == first.models["mouth"].regions and shares_only.occlusion is None
     off = analyzer.analyze_faces([with_landmarks], ["mouth", "eyes"], regions=False)[0]
     assert off.cam_agreement is None and off.models["mouth"].occlusion is None
