@@ -32,17 +32,28 @@ def main() -> None:
         analyzer = Analyzer(ModelZoo(empty))
         names = list_models()
         analyzer.analyze_faces([face], names)  # load the models and warm up
-        times: dict[bool, list[float]] = {False: [], True: []}
+        settings = {"off": (False, False), "shares + agreement": (True, False), "all, with occlusion": (True, True)}
+        times: dict[str, list[float]] = {key: [] for key in settings}
         for _ in range(args.repeats):
-            for regions in (False, True):
+            for key, (regions, occlusion) in settings.items():
                 start = time.perf_counter()
-                analyzer.analyze_faces([face], names, regions=regions)
-                times[regions].append(time.perf_counter() - start)
-    off, on = statistics.median(times[False]), statistics.median(times[True])
+                analyzer.analyze_faces([face], names, regions=regions, occlusion=occlusion)
+                times[key].append(time.perf_counter() - start)
     print(f"torch threads {torch.get_num_threads()}, {args.repeats} repeats, four models, one face, Grad-CAM")
-    print(
-        f"regions off: {off * 1000:.0f} ms; on: {on * 1000:.0f} ms; added {1000 * (on - off):.0f} ms ({on / off:.2f}x)"
-    )
+    off = statistics.median(times["off"])
+    for key in settings:
+        t = statistics.median(times[key])
+        print(f"{key}: {t * 1000:.0f} ms, added {1000 * (t - off):.0f} ms ({t / off:.2f}x)")
+    for name in names:  # each model alone: where the occlusion time goes
+        alone = {key: [] for key in ("off", "all, with occlusion")}
+        for _ in range(args.repeats):
+            for key in alone:
+                regions, occlusion = settings[key]
+                start = time.perf_counter()
+                analyzer.analyze_faces([face], [name], regions=regions, occlusion=occlusion)
+                alone[key].append(time.perf_counter() - start)
+        a, b = (statistics.median(v) for v in alone.values())
+        print(f"  {name}: {a * 1000:.0f} -> {b * 1000:.0f} ms ({b / a:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
-from fer.inference import FaceResult
+from fer.explain.regions import ALL_REGIONS, REGIONS
+from fer.inference import FaceResult, ModelResult
 
 BOX_COLOR = (255, 200, 0)
 LANDMARK_COLOR = (0, 255, 120)
@@ -62,3 +63,37 @@ def source_and_model(default_model: str = "resemotenet") -> tuple[gr.Radio, gr.D
         [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value=default_model, label="Model"
     )
     return source, model
+
+
+def region_bars(result: ModelResult) -> str:
+    """Small text bars under a CAM: each facial region's share of the map, its lift over chance and the
+    occlusion drop; a warning where the map and the occlusion test point at different regions."""
+    if result.regions is None:
+        return ""
+    lift, drops = result.region_lift or {}, result.occlusion or {}
+    lines = []
+    for name in ALL_REGIONS:
+        share = result.regions[name]
+        bar = "█" * round(share * 10) + "░" * (10 - round(share * 10))
+        drop = f" · occl. {drops[name]:+.2f}" if name in drops else ""
+        lines.append(f"`{name:<5} {bar}` {share:4.0%} · {lift.get(name, 0):.1f}x{drop}")
+    text = "  \n".join(lines)
+    if drops:
+        looked = max(REGIONS, key=lambda r: result.regions[r])
+        mattered = max(REGIONS, key=lambda r: drops[r])
+        if looked != mattered:
+            text += f"  \n⚠️ The map points at the {looked}, but greying out the {mattered} costs most."
+    return text
+
+
+def agreement_table(face: FaceResult) -> str:
+    """The models' map agreement as a Markdown table: Spearman's rho / IoU of the top-20% pixels."""
+    agreement = face.cam_agreement
+    if agreement is None:
+        return ""
+    names = [fer.get_spec(m).display_name for m in agreement.models]
+    rows = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for i, name in enumerate(names):
+        cells = [f"{agreement.spearman[i, j]:.2f} / {agreement.top_iou[i, j]:.2f}" for j in range(len(names))]
+        rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
+    return "**Do the maps agree?** Spearman's ρ / IoU of the top-20% pixels (1 = same map)\n\n" + "\n".join(rows)

@@ -19,7 +19,7 @@ from demo.limits import (
 )
 from demo.messages import friendly, user_message
 from demo.studio import Studio
-from demo.views import agreement_line, draw_boxes, model_caption
+from demo.views import agreement_line, agreement_table, draw_boxes, model_caption, region_bars
 from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_LABELS
 from fer.explain.overlay import overlay_on_crop
@@ -93,8 +93,8 @@ def score_cam_note(studio: Studio, method: str, models: list[str]) -> str:
 
 
 def render(state: dict[str, Any] | None, face_index: int, message: str, landmarks: bool = False) -> list[Any]:
-    """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then a (label, CAM) pair
-    per model slot."""
+    """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then (label, CAM, region
+    bars) per model slot."""
     slots: list[Any] = []
     if not state or not state["faces"]:
         photo = None if not state else state["photo"]
@@ -102,6 +102,7 @@ def render(state: dict[str, Any] | None, face_index: int, message: str, landmark
             slots += [
                 gr.update(value=None, visible=True, label=fer.get_spec(name).display_name),
                 gr.update(value=None, visible=True),
+                gr.update(value="", visible=True),
             ]
         return [photo, gr.update(choices=[], value=None, visible=False), message, *slots]
     faces = state["faces"]
@@ -111,19 +112,22 @@ def render(state: dict[str, Any] | None, face_index: int, message: str, landmark
     for name in MODEL_IDS:
         result = face.models.get(name)
         if result is None:
-            slots += [gr.update(visible=False), gr.update(visible=False)]
+            slots += [gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)]
             continue
         overlay = overlay_on_crop(face.face.gray, result.cam) if result.cam is not None else None
         caption = model_caption(name, result.trained)
         slots += [
             gr.update(value=result.probs, label=f"{caption}: {result.top}", visible=True),
             gr.update(value=overlay, label=f"{method} for '{result.cam_class}' ({caption})", visible=True),
+            gr.update(value=region_bars(result), visible=True),
         ]
     picker = gr.update(
         choices=[(f"face {i + 1}", i) for i in range(len(faces))], value=face_index, visible=len(faces) > 1
     )
     lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
     summary = message + lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
+    table = agreement_table(face)
+    summary += "\n\n" + table if table else ""
     return [draw_boxes(state["photo"], faces, face_index, landmarks), picker, summary, *slots]
 
 
@@ -155,6 +159,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
                     gr.Label(num_top_classes=8, label=fer.get_spec(name).display_name, elem_classes=["model-probs"])
                 )
                 slots.append(gr.Image(label="CAM", interactive=False, height=220, elem_classes=["model-cam"]))
+                slots.append(gr.Markdown(elem_classes=["model-regions"]))
     outputs = [boxes, picker, summary, *slots]
 
     @friendly
