@@ -175,6 +175,9 @@ def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
     )
     assert (tables[0]["on"].str.contains("14 faces")).all()
     assert len(tables[1]) == 6  # every pair of the four models
+    assert tables[0]["ECE (15 bins)"].between(0, 1).all()  # calibration per model, from the new artifacts
+    figure = compare.reliability_figure(studio, UPLOAD_SOURCE, uploads)
+    assert len(figure.data) == 8 and "ECE" in figure.layout.annotations[0].text  # a diagram per model
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK not really")
     assert evaluate.evaluate_upload(studio, str(bad), {}, NoProgress())[2].startswith("⚠️")
