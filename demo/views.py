@@ -10,11 +10,13 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
-from fer.explain.regions import ALL_REGIONS, REGIONS
+from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
+from fer.faces import Face
 from fer.inference import FaceResult, ModelResult
 
 BOX_COLOR = (255, 200, 0)
 LANDMARK_COLOR = (0, 255, 120)
+REGION_COLOR = (255, 255, 255)
 
 
 def draw_boxes(
@@ -97,3 +99,19 @@ def agreement_table(face: FaceResult) -> str:
         cells = [f"{agreement.spearman[i, j]:.2f} / {agreement.top_iou[i, j]:.2f}" for j in range(len(names))]
         rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
     return "**Do the maps agree?** Spearman's ρ / IoU of the top-20% pixels (1 = same map)\n\n" + "\n".join(rows)
+
+
+def draw_regions(image: np.ndarray, face: Face) -> np.ndarray:
+    """The facial regions' outlines (:mod:`fer.explain.regions`) over an RGB image of the face's crop (any
+    size, e.g. a CAM overlay); the image unchanged for a face without landmarks."""
+    points = face.crop_landmarks
+    if points is None:
+        return image
+    size = image.shape[0]
+    masks = region_masks(scale_points(points, face.gray.shape[0], size), image.shape[:2])
+    out = image.copy()
+    thick = max(1, round(size / 150))
+    for name in REGIONS:
+        contours, _ = cv2.findContours(masks[name].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, REGION_COLOR, thick, lineType=cv2.LINE_AA)
+    return out

@@ -97,6 +97,10 @@ def test_render_shows_every_chosen_model(studio: Studio) -> None:
     bars = [s["value"] for i, s in enumerate(slots) if i % 3 == 2 and s.get("visible")]
     assert len(bars) == 2 and all("mouth" in b and "occl." in b for b in bars)
     assert "Do the maps agree?" in out[2] and "Spearman" in out[2]
+    outlined = render(state, 0, "", outlines=True)[3:]
+    cam_plain, cam_outlined = slots[1]["value"], outlined[1]["value"]  # convcut's map, without and with regions
+    assert cam_plain.shape == cam_outlined.shape and not np.array_equal(cam_plain, cam_outlined)
+    assert (cam_outlined == 255).all(-1).sum() > (cam_plain == 255).all(-1).sum()  # white outlines drawn
 
 
 def test_region_bars_say_when_map_and_occlusion_disagree() -> None:
