@@ -17,6 +17,7 @@ from fer.inference import FaceResult, ModelResult
 BOX_COLOR = (255, 200, 0)
 LANDMARK_COLOR = (0, 255, 120)
 REGION_COLOR = (255, 255, 255)
+MEANINGFUL_DROP = 0.01  # occlusion drops below this are noise: the map and the test cannot disagree on them
 
 
 def draw_boxes(
@@ -83,7 +84,9 @@ def region_bars(result: ModelResult) -> str:
     if drops:
         looked = max(REGIONS, key=lambda r: result.regions[r])
         mattered = max(REGIONS, key=lambda r: drops[r])
-        if looked != mattered:
+        if drops[mattered] < MEANINGFUL_DROP:  # nothing to disagree about: no region matters on its own
+            text += f"  \nGreying out any one region costs under {MEANINGFUL_DROP:.0%} of the probability."
+        elif looked != mattered:
             text += f"  \n⚠️ The map points at the {looked}, but greying out the {mattered} costs most."
     return text
 

@@ -125,6 +125,8 @@ def test_region_bars_say_when_map_and_occlusion_disagree() -> None:
     agreeing = region_bars(dataclasses.replace(result, occlusion={**result.occlusion, "mouth": 0.5}))
     assert "⚠️" not in agreeing
     assert region_bars(dataclasses.replace(result, regions=None)) == ""
+    flat = region_bars(dataclasses.replace(result, occlusion=dict.fromkeys(result.occlusion, 0.001)))
+    assert "⚠️" not in flat and "under 1%" in flat
 
 
 def test_no_photo_and_no_face(studio: Studio) -> None:
