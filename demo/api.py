@@ -42,7 +42,8 @@ def predict(studio: Studio, image_path: str | None, models: str = "", cam: str =
                 refusal = score_cam_refusal(names, len(faces)) or studio.score_cam_refusal(names[0])
                 if refusal:
                     return _error(refusal)
-            results = studio.analyzer.analyze_faces(faces, names, cam or None)
+            # The JSON carries no region shares (yet): no occlusion passes spent on it.
+            results = studio.analyzer.analyze_faces(faces, names, cam or None, regions=False)
     except (BudgetExceeded, ValueError) as exc:
         return _error(user_message(exc))
     return {

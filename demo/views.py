@@ -10,10 +10,14 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
-from fer.inference import FaceResult
+from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
+from fer.faces import Face
+from fer.inference import FaceResult, ModelResult
 
 BOX_COLOR = (255, 200, 0)
 LANDMARK_COLOR = (0, 255, 120)
+REGION_COLOR = (255, 255, 255)
+MEANINGFUL_DROP = 0.01  # occlusion drops below this are noise: the map and the test cannot disagree on them
 
 
 def draw_boxes(
@@ -62,3 +66,55 @@ def source_and_model(default_model: str = "resemotenet") -> tuple[gr.Radio, gr.D
         [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value=default_model, label="Model"
     )
     return source, model
+
+
+def region_bars(result: ModelResult) -> str:
+    """Small text bars under a CAM: each facial region's share of the map, its lift over chance and the
+    occlusion drop; a warning where the map and the occlusion test point at different regions."""
+    if result.regions is None:
+        return ""
+    lift, drops = result.region_lift or {}, result.occlusion or {}
+    lines = []
+    for name in ALL_REGIONS:
+        share = result.regions[name]
+        bar = "█" * round(share * 10) + "░" * (10 - round(share * 10))
+        drop = f" · occl. {drops[name]:+.2f}" if name in drops else ""
+        lines.append(f"`{name:<5} {bar}` {share:4.0%} · {lift.get(name, 0):.1f}x{drop}")
+    text = "  \n".join(lines)
+    if drops:
+        looked = max(REGIONS, key=lambda r: result.regions[r])
+        mattered = max(REGIONS, key=lambda r: drops[r])
+        if drops[mattered] < MEANINGFUL_DROP:  # nothing to disagree about: no region matters on its own
+            text += f"  \nGreying out any one region costs under {MEANINGFUL_DROP:.0%} of the probability."
+        elif looked != mattered:
+            text += f"  \n⚠️ The map points at the {looked}, but greying out the {mattered} costs most."
+    return text
+
+
+def agreement_table(face: FaceResult) -> str:
+    """The models' map agreement as a Markdown table: Spearman's rho / IoU of the top-20% pixels."""
+    agreement = face.cam_agreement
+    if agreement is None:
+        return ""
+    names = [fer.get_spec(m).display_name for m in agreement.models]
+    rows = ["| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for i, name in enumerate(names):
+        cells = [f"{agreement.spearman[i, j]:.2f} / {agreement.top_iou[i, j]:.2f}" for j in range(len(names))]
+        rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
+    return "**Do the maps agree?** Spearman's ρ / IoU of the top-20% pixels (1 = same map)\n\n" + "\n".join(rows)
+
+
+def draw_regions(image: np.ndarray, face: Face) -> np.ndarray:
+    """The facial regions' outlines (:mod:`fer.explain.regions`) over an RGB image of the face's crop (any
+    size, e.g. a CAM overlay); the image unchanged for a face without landmarks."""
+    points = face.crop_landmarks
+    if points is None:
+        return image
+    size = image.shape[0]
+    masks = region_masks(scale_points(points, face.gray.shape[0], size), image.shape[:2])
+    out = image.copy()
+    thick = max(1, round(size / 150))
+    for name in REGIONS:
+        contours, _ = cv2.findContours(masks[name].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, REGION_COLOR, thick, lineType=cv2.LINE_AA)
+    return out

@@ -11,7 +11,10 @@ import numpy as np
 import torch
 
 from fer.budget import check_budget
+from fer.explain.agreement import CamAgreement, cam_agreement
 from fer.explain.cam import compute_cam
+from fer.explain.occlusion import occlusion_drops
+from fer.explain.regions import REGIONS, face_region_masks, region_shares
 from fer.faces import Face, detect_faces, face_tensor, whole_image_face
 from fer.images import ImageSource, load_image
 from fer.registry import list_models
@@ -28,6 +31,10 @@ class ModelResult:
     cam_class: str | None  # the class the map explains
     trained: bool  # False: no checkpoint was found, the weights are untrained
     note: str
+    # Only for faces with landmarks and a map (fer.explain.regions); None otherwise:
+    regions: dict[str, float] | None = None  # region -> share of the map's mass, summing to 1 with "rest"
+    region_lift: dict[str, float] | None = None  # region -> share / the region's share of the crop's area
+    occlusion: dict[str, float] | None = None  # brows/eyes/nose/mouth -> drop of cam_class's probability, greyed out
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class FaceResult:
     box: tuple[int, int, int, int]  # x, y, w, h in the photo
     face: Face
     models: dict[str, ModelResult]
+    cam_agreement: CamAgreement | None = None  # how alike the models' maps are; None with fewer than two maps
 
     @property
     def whole_image(self) -> bool:
@@ -78,10 +86,12 @@ class Analyzer:
         align: bool = True,
         detector: str = "mtcnn",
         min_face: int = 24,
+        regions: bool = True,
+        occlusion: bool = True,
     ) -> list[FaceResult]:
         """See :func:`analyze`."""
         _, faces = self.faces(image, whole_image, align=align, detector=detector, min_face=min_face)
-        return self.analyze_faces(faces, models, cam, target=target, layer=layer)
+        return self.analyze_faces(faces, models, cam, target=target, layer=layer, regions=regions, occlusion=occlusion)
 
     def analyze_faces(
         self,
@@ -91,17 +101,36 @@ class Analyzer:
         *,
         target: str | None = None,
         layer: str | None = None,
+        regions: bool = True,
+        occlusion: bool = True,
     ) -> list[FaceResult]:
-        """Run ``models`` (default: all) on already detected ``faces``, all faces of a model in one batch."""
+        """Run ``models`` (default: all) on already detected ``faces``, all faces of a model in one batch.
+
+        With maps and ``regions``, faces with landmarks also get each map's region shares and, with
+        ``occlusion``, an occlusion test by region (one more batched forward pass per model, of four images
+        per face: the costly part), and faces with two maps or more get ``cam_agreement``.
+        """
         names = list(models) if models is not None else list_models()
-        per_model = {name: self._run(self.zoo.get(name), faces, cam, target, layer) for name in names}
-        return [
-            FaceResult(box=face.box, face=face, models={name: per_model[name][i] for name in names})
-            for i, face in enumerate(faces)
-        ]
+        per_model = {
+            name: self._run(self.zoo.get(name), faces, cam, target, layer, regions, occlusion) for name in names
+        }
+        results = []
+        for i, face in enumerate(faces):
+            read = {name: per_model[name][i] for name in names}
+            maps = {name: r.cam for name, r in read.items() if r.cam is not None}
+            agreement = cam_agreement(maps) if regions and len(maps) >= 2 else None
+            results.append(FaceResult(box=face.box, face=face, models=read, cam_agreement=agreement))
+        return results
 
     def _run(
-        self, loaded: LoadedModel, faces: Sequence[Face], cam: str | None, target: str | None, layer: str | None
+        self,
+        loaded: LoadedModel,
+        faces: Sequence[Face],
+        cam: str | None,
+        target: str | None,
+        layer: str | None,
+        regions: bool = True,
+        occlusion: bool = True,
     ) -> list[ModelResult]:
         if not faces:
             return []
@@ -120,6 +149,27 @@ class Analyzer:
             result = compute_cam(model, x, cam, targets=classes.index(target) if target else None, layer=layer)
             logits, maps, explained = result.logits, result.cams, result.targets
         probs = logits.float().softmax(1).cpu().numpy()
+        shares: list = [None] * len(faces)
+        occluded: list = [None] * len(faces)
+        if maps is not None and regions:
+            masks = {i: face_region_masks(face, model.spec.input.size) for i, face in enumerate(faces)}
+            with_landmarks = [i for i, m in masks.items() if m is not None and maps[i].shape == x.shape[-2:]]
+            for i in with_landmarks:
+                shares[i] = region_shares(maps[i], masks[i])
+            if with_landmarks and occlusion:
+                check_budget()
+                # The four features only ("rest" is mostly background), against the CAM pass's own probabilities:
+                # each occluded image costs about a forward pass on a CPU.
+                drops = occlusion_drops(
+                    model,
+                    x[with_landmarks],
+                    [masks[i] for i in with_landmarks],
+                    [explained[i] for i in with_landmarks],
+                    regions=REGIONS,
+                    baseline=[float(probs[i, explained[i]]) for i in with_landmarks],
+                )
+                for i, drop in zip(with_landmarks, drops):
+                    occluded[i] = drop
         return [
             ModelResult(
                 probs={c: float(p) for c, p in zip(classes, probs[i])},
@@ -128,6 +178,9 @@ class Analyzer:
                 cam_class=None if explained[i] is None else classes[explained[i]],
                 trained=loaded.trained,
                 note=loaded.note,
+                regions=None if shares[i] is None else shares[i].shares,
+                region_lift=None if shares[i] is None else shares[i].lift,
+                occlusion=occluded[i],
             )
             for i in range(len(faces))
         ]
@@ -157,6 +210,8 @@ def analyze(
     align: bool = True,
     detector: str = "mtcnn",
     min_face: int = 24,
+    regions: bool = True,
+    occlusion: bool = True,
 ) -> list[FaceResult]:
     """Every face in ``image`` (a path, bytes, PIL image or RGB array), left to right, each read by ``models``
     (None: all four).
@@ -167,6 +222,10 @@ def analyze(
     is analysed whole. Models without a checkpoint run untrained and say so (``trained=False``).
     Faces come from ``detector`` (``"mtcnn"``, with landmarks, or ``"haar"``), at least ``min_face`` px; with
     ``align`` (the default) faces with landmarks are cropped with the eyes level (``FaceResult.face.aligned``).
+    With maps and ``regions`` (the default), faces with landmarks get each model's region shares
+    (``ModelResult.regions``, ``region_lift``) and occlusion drops (``ModelResult.occlusion``), and every
+    face with two maps or more their agreement (``FaceResult.cam_agreement``); see :mod:`fer.explain.regions`.
+    ``occlusion=False`` skips the occlusion test, the one part that costs forward passes.
     """
     return default_analyzer().analyze(
         image,
@@ -178,4 +237,6 @@ def analyze(
         align=align,
         detector=detector,
         min_face=min_face,
+        regions=regions,
+        occlusion=occlusion,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 import zipfile
@@ -90,8 +91,42 @@ def test_render_shows_every_chosen_model(studio: Studio) -> None:
     assert out[0].shape == skdata.astronaut().shape  # the photo with its box
     assert "of 2 models" in out[2]
     slots = out[3:]
-    shown = [MODEL_IDS[i // 2] for i, s in enumerate(slots) if i % 2 == 0 and s.get("visible")]
+    shown = [MODEL_IDS[i // 3] for i, s in enumerate(slots) if i % 3 == 0 and s.get("visible")]
     assert shown == ["convcut", "resemotenet"]
+    # The astronaut's face has landmarks: region bars under each map, the agreement matrix in the summary.
+    bars = [s["value"] for i, s in enumerate(slots) if i % 3 == 2 and s.get("visible")]
+    assert len(bars) == 2 and all("mouth" in b and "occl." in b for b in bars)
+    assert "Do the maps agree?" in out[2] and "Spearman" in out[2]
+    outlined = render(state, 0, "", outlines=True)[3:]
+    cam_plain, cam_outlined = slots[1]["value"], outlined[1]["value"]  # convcut's map, without and with regions
+    assert cam_plain.shape == cam_outlined.shape and not np.array_equal(cam_plain, cam_outlined)
+    assert (cam_outlined == 255).all(-1).sum() > (cam_plain == 255).all(-1).sum()  # white outlines drawn
+
+
+def test_region_bars_say_when_map_and_occlusion_disagree() -> None:
+    from demo.views import region_bars
+    from fer.inference import ModelResult
+
+    shares = {"brows": 0.05, "eyes": 0.1, "nose": 0.05, "mouth": 0.6, "rest": 0.2}
+    result = ModelResult(
+        probs={"happy": 1.0},
+        top="happy",
+        cam=None,
+        cam_class="happy",
+        trained=False,
+        note="",
+        regions=shares,
+        region_lift={name: 1.0 for name in shares},
+        occlusion={"brows": 0.0, "eyes": 0.3, "nose": 0.0, "mouth": 0.1},
+    )
+    text = region_bars(result)
+    assert "60%" in text and "occl. +0.30" in text
+    assert "points at the mouth, but greying out the eyes costs most" in text
+    agreeing = region_bars(dataclasses.replace(result, occlusion={**result.occlusion, "mouth": 0.5}))
+    assert "⚠️" not in agreeing
+    assert region_bars(dataclasses.replace(result, regions=None)) == ""
+    flat = region_bars(dataclasses.replace(result, occlusion=dict.fromkeys(result.occlusion, 0.001)))
+    assert "⚠️" not in flat and "under 1%" in flat
 
 
 def test_no_photo_and_no_face(studio: Studio) -> None:
@@ -146,6 +181,9 @@ def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
     )
     assert (tables[0]["on"].str.contains("14 faces")).all()
     assert len(tables[1]) == 6  # every pair of the four models
+    assert tables[0]["ECE (15 bins)"].between(0, 1).all()  # calibration per model, from the new artifacts
+    figure = compare.reliability_figure(studio, UPLOAD_SOURCE, uploads)
+    assert len(figure.data) == 8 and "ECE" in figure.layout.annotations[0].text  # a diagram per model
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK not really")
     assert evaluate.evaluate_upload(studio, str(bad), {}, NoProgress())[2].startswith("⚠️")

@@ -57,6 +57,10 @@ def test_upload_shows_four_models_and_four_cams(page) -> None:  # noqa: ANN001
     assert probs.count() == 4
     for i in range(4):
         assert "%" in probs.nth(i).inner_text()
+    # The astronaut's face has landmarks: region bars under each map (Gradio nests the class, so 4 or 8 hits).
+    bars = [t for t in page.locator(".model-regions").all_inner_texts() if "mouth" in t and "occl." in t]
+    assert len(bars) in (4, 8)
+    assert "Do the maps agree?" in page.locator("#agreement").inner_text()
     page.screenshot(path=str(SHOTS / "analyze.png"), full_page=True)
 
 

@@ -155,6 +155,26 @@ def test_road_ranks_the_real_map_above_its_inverse(mouth_model: torch.nn.Module)
     assert real.mean() > inverse.mean()
 
 
+@pytest.mark.slow  # trains the tiny CNN for 15 epochs (once per module)
+def test_trained_mouth_model_looks_at_and_depends_on_the_mouth_region(mouth_model: torch.nn.Module) -> None:
+    from fer.data.synthetic import synthetic_landmarks
+    from fer.explain.occlusion import occlusion_drops
+    from fer.explain.regions import REGIONS, region_masks, region_shares
+    from fer.preprocess import to_model_input
+
+    faces = make_synthetic_faces(28, seed=9, split="test")
+    landmarks = synthetic_landmarks(28, seed=9)
+    x = to_model_input(torch.from_numpy(faces.images), mouth_model.spec.input)
+    result = compute_cam(mouth_model, x, "gradcam", targets=faces.labels.tolist())
+    masks = [region_masks(points, 48) for points in landmarks]
+    shares = [region_shares(cam, m).shares for cam, m in zip(result.cams, masks)]
+    drops = occlusion_drops(mouth_model, x, masks, result.targets, regions=REGIONS)
+    mean_share = {r: np.mean([s[r] for s in shares]) for r in REGIONS}
+    mean_drop = {r: np.mean([d[r] for d in drops]) for r in REGIONS}
+    assert max(mean_share, key=mean_share.get) == "mouth", mean_share
+    assert max(mean_drop, key=mean_drop.get) == "mouth", mean_drop
+
+
 # --- fer.analyze -----------------------------------------------------------------------------
 
 

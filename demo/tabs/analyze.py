@@ -19,7 +19,7 @@ from demo.limits import (
 )
 from demo.messages import friendly, user_message
 from demo.studio import Studio
-from demo.views import agreement_line, draw_boxes, model_caption
+from demo.views import agreement_line, agreement_table, draw_boxes, draw_regions, model_caption, region_bars
 from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_LABELS
 from fer.explain.overlay import overlay_on_crop
@@ -92,9 +92,11 @@ def score_cam_note(studio: Studio, method: str, models: list[str]) -> str:
     )
 
 
-def render(state: dict[str, Any] | None, face_index: int, message: str, landmarks: bool = False) -> list[Any]:
-    """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then a (label, CAM) pair
-    per model slot."""
+def render(
+    state: dict[str, Any] | None, face_index: int, message: str, landmarks: bool = False, outlines: bool = False
+) -> list[Any]:
+    """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then (label, CAM, region
+    bars) per model slot; with ``outlines``, the facial regions drawn on each CAM."""
     slots: list[Any] = []
     if not state or not state["faces"]:
         photo = None if not state else state["photo"]
@@ -102,6 +104,7 @@ def render(state: dict[str, Any] | None, face_index: int, message: str, landmark
             slots += [
                 gr.update(value=None, visible=True, label=fer.get_spec(name).display_name),
                 gr.update(value=None, visible=True),
+                gr.update(value="", visible=True),
             ]
         return [photo, gr.update(choices=[], value=None, visible=False), message, *slots]
     faces = state["faces"]
@@ -111,19 +114,24 @@ def render(state: dict[str, Any] | None, face_index: int, message: str, landmark
     for name in MODEL_IDS:
         result = face.models.get(name)
         if result is None:
-            slots += [gr.update(visible=False), gr.update(visible=False)]
+            slots += [gr.update(visible=False), gr.update(visible=False), gr.update(visible=False)]
             continue
         overlay = overlay_on_crop(face.face.gray, result.cam) if result.cam is not None else None
+        if overlay is not None and outlines:
+            overlay = draw_regions(overlay, face.face)
         caption = model_caption(name, result.trained)
         slots += [
             gr.update(value=result.probs, label=f"{caption}: {result.top}", visible=True),
             gr.update(value=overlay, label=f"{method} for '{result.cam_class}' ({caption})", visible=True),
+            gr.update(value=region_bars(result), visible=True),
         ]
     picker = gr.update(
         choices=[(f"face {i + 1}", i) for i in range(len(faces))], value=face_index, visible=len(faces) > 1
     )
     lead = "Analysed the whole image (no face detected).\n\n" if face.whole_image else ""
     summary = message + lead + f"{len(faces)} face(s) found; showing face {face_index + 1}.\n\n" + agreement_line(face)
+    table = agreement_table(face)
+    summary += "\n\n" + table if table else ""
     return [draw_boxes(state["photo"], faces, face_index, landmarks), picker, summary, *slots]
 
 
@@ -142,6 +150,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
             whole = gr.Checkbox(label="No face found? Analyse the whole image", value=False)
             align = gr.Checkbox(label="Align faces (eyes level, same crop for every model)", value=True)
             show_landmarks = gr.Checkbox(label="Show landmarks (eyes, nose, mouth corners)", value=False)
+            show_regions = gr.Checkbox(label="Outline the facial regions on the maps", value=False)
             run = gr.Button("Analyze", variant="primary")
         with gr.Column(scale=2):
             boxes = gr.Image(label="Faces found", interactive=False, height=360)
@@ -155,25 +164,26 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
                     gr.Label(num_top_classes=8, label=fer.get_spec(name).display_name, elem_classes=["model-probs"])
                 )
                 slots.append(gr.Image(label="CAM", interactive=False, height=220, elem_classes=["model-cam"]))
+                slots.append(gr.Markdown(elem_classes=["model-regions"]))
     outputs = [boxes, picker, summary, *slots]
 
     @friendly
-    def analyze(upload, snapshot, method, target, models, whole, align, marks):  # noqa: ANN001, ANN202
+    def analyze(upload, snapshot, method, target, models, whole, align, marks, outlines):  # noqa: ANN001, ANN202
         new_state, message = run_analysis(studio, upload, snapshot, method, target, models, whole, align)
-        return [new_state, *render(new_state, 0, message, marks)]
+        return [new_state, *render(new_state, 0, message, marks, outlines)]
 
-    inputs = [upload, snapshot, method, target, models, whole, align, show_landmarks]
+    inputs = [upload, snapshot, method, target, models, whole, align, show_landmarks, show_regions]
     heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
     run.click(analyze, inputs, [state, *outputs], **heavy)
     upload.change(analyze, inputs, [state, *outputs], **heavy)
     for control in (method, models):
         control.change(friendly(lambda m, ms: score_cam_note(studio, m, ms)), [method, models], cost, **heavy)
 
-    def redraw(s, i, m):  # noqa: ANN001, ANN202
-        return render(s, i or 0, "", m)
+    def redraw(s, i, m, o):  # noqa: ANN001, ANN202
+        return render(s, i or 0, "", m, o)
 
-    picker.input(redraw, [state, picker, show_landmarks], outputs, api_name=False)
-    show_landmarks.input(redraw, [state, picker, show_landmarks], outputs, api_name=False)
+    for control in (picker, show_landmarks, show_regions):
+        control.input(redraw, [state, picker, show_landmarks, show_regions], outputs, api_name=False)
     if examples:
         # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).
         gr.Examples(

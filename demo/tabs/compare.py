@@ -1,4 +1,4 @@
-"""Compare models: size, cost, speed, reported vs measured accuracy, per-class F1, pairwise agreement."""
+"""Compare models: size, cost, speed, reported vs measured accuracy, calibration, per-class F1, pairwise agreement."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 import fer
-from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
+from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact, Studio
+from fer.evaluation.calibration import calibration
 from fer.evaluation.compare import pairwise_agreement
+
+
+def artifact_calibration(art: Artifact) -> dict[str, Any]:
+    """The artifact's calibration: from metrics.json, or from its predictions when it predates the field."""
+    return art.metrics.get("calibration") or calibration(art.arrays["probs"], art.arrays["y_true"])
 
 
 def model_table(studio: Studio, source: str, uploads: dict, measure: bool = False) -> pd.DataFrame:
@@ -29,6 +37,7 @@ def model_table(studio: Studio, source: str, uploads: dict, measure: bool = Fals
                 "CPU latency (ms)": round(stats["latency_ms"]) if "latency_ms" in stats else None,
                 "paper reports": ", ".join(f"{k} {v:.2f}%" for k, v in spec.reported.items()),
                 "measured accuracy": f"{art.metrics['accuracy']:.2%}" if art else "no artifact",
+                "ECE (15 bins)": round(artifact_calibration(art)["ece"], 3) if art else None,
                 "on": art.label if art else ("" if trained else "untrained weights"),
             }
         )
@@ -70,6 +79,40 @@ def agreement_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame:
     )
 
 
+def reliability_figure(studio: Studio, source: str, uploads: dict) -> go.Figure | None:
+    """Reliability diagrams side by side: per confidence bin, how often the model is right (bars) against
+    how confident it is (the diagonal is perfect calibration)."""
+    artifacts = studio.artifacts(source, uploads)
+    if not artifacts:
+        return None
+    names = list(artifacts)
+    titles = [f"{fer.get_spec(n).display_name}: ECE {artifact_calibration(artifacts[n])['ece']:.3f}" for n in names]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=titles, shared_yaxes=True)
+    for col, name in enumerate(names, start=1):
+        bins = [b for b in artifact_calibration(artifacts[name])["bins"] if b["count"]]
+        fig.add_trace(
+            go.Bar(
+                x=[(b["lower"] + b["upper"]) / 2 for b in bins],
+                y=[b["accuracy"] for b in bins],
+                width=[b["upper"] - b["lower"] for b in bins],
+                customdata=[b["count"] for b in bins],
+                hovertemplate="confidence %{x:.2f}: right %{y:.0%} of %{customdata} faces<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_trace(
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash"}, showlegend=False, hoverinfo="skip"),
+            row=1,
+            col=col,
+        )
+        fig.update_xaxes(title_text="confidence", range=[0, 1], row=1, col=col)
+    fig.update_yaxes(title_text="accuracy", range=[0, 1], row=1, col=1)
+    fig.update_layout(height=320, margin={"t": 40, "b": 40, "l": 40, "r": 10})
+    return fig
+
+
 def build(studio: Studio, shared: dict[str, Any]) -> gr.Tab:
     uploads = shared["uploads"]
     with gr.Row():
@@ -78,16 +121,17 @@ def build(studio: Studio, shared: dict[str, Any]) -> gr.Tab:
     table = gr.Dataframe(label="The four models", interactive=False, wrap=True)
     f1 = gr.Dataframe(label="Per-class F1 on the evaluation data", interactive=False)
     agree = gr.Dataframe(label="How often two models give the same label", interactive=False)
+    reliability = gr.Plot(label="Calibration: reliability diagrams (bars on the diagonal = trustworthy probabilities)")
+    outputs = [table, f1, agree, reliability]
 
     def refresh(src: str, ups: dict, with_latency: bool = False) -> tuple:
         return (
             model_table(studio, src, ups, with_latency),
             f1_table(studio, src, ups),
             agreement_table(studio, src, ups),
+            reliability_figure(studio, src, ups),
         )
 
-    shared["compare_refresh"] = (refresh, [source, uploads], [table, f1, agree])
-    source.change(refresh, [source, uploads], [table, f1, agree], api_name=False)
-    measure.click(
-        lambda s, u: refresh(s, u, True), [source, uploads], [table, f1, agree], api_name=False, concurrency_limit=1
-    )
+    shared["compare_refresh"] = (refresh, [source, uploads], outputs)
+    source.change(refresh, [source, uploads], outputs, api_name=False)
+    measure.click(lambda s, u: refresh(s, u, True), [source, uploads], outputs, api_name=False, concurrency_limit=1)

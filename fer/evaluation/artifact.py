@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from fer.atomic import atomic_write
+from fer.evaluation.calibration import calibration
 from fer.evaluation.metrics import classification_metrics
 from fer.evaluation.predict import Predictions
 
@@ -48,6 +49,7 @@ def write_artifact(
         "n_samples": int(len(labels)),
         "class_names": list(class_names),
         **classification_metrics(labels, predictions.preds, class_names),
+        "calibration": calibration(predictions.probs, labels),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     arrays = {

@@ -183,7 +183,7 @@ def _read_faces(
     results = analyzer.analyze_faces(faces, plain, cam=None) if plain else None
     if cam_model is None:
         return results
-    mapped = analyzer.analyze_faces(faces, [cam_model], cam=cam)
+    mapped = analyzer.analyze_faces(faces, [cam_model], cam=cam, regions=False)  # video shows no region bars
     if results is None:
         return mapped
     return [
@@ -235,7 +235,7 @@ def explain_frame(
         for c in range(len(faces)):
             if not ids[c]:
                 ids[c], unmatched = unmatched, unmatched + 1
-    results = analyzer.analyze_faces(faces, list(models), cam=cam)
+    results = analyzer.analyze_faces(faces, list(models), cam=cam, regions=False)
     canvas = rgb.copy()
     for face_id, result in zip(ids, results):
         labels = [f"{name}: {r.top} {r.probs[r.top]:.0%}" for name, r in result.models.items()]
