@@ -98,7 +98,7 @@ def test_predict_counts_each_model_once_and_refuses_unknown_names(
     monkeypatch.setattr(
         studio.analyzer,
         "analyze_faces",
-        lambda faces, names, cam: asked.append(list(names)) or original(faces, names, cam),
+        lambda faces, names, cam, **options: asked.append(list(names)) or original(faces, names, cam, **options),
     )
     answer = api.predict(studio, crowd, "resemotenet," * 50, "")
     assert answer["error"] is None and asked == [["resemotenet"]]
