@@ -14,7 +14,9 @@ non-maximum suppression after every stage.
 from __future__ import annotations
 
 import importlib.resources
-import threading
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -47,14 +49,23 @@ class Detections:
         return len(self.scores)
 
 
-_local = threading.local()  # cv2.dnn.Net objects keep per-call state: one set per thread
+# cv2.dnn.Net objects keep per-call state (and workspace sized to the last input), so a call needs a set of
+# its own. A pool, not one set per thread: a server's worker threads come and go (anyio retires idle ones),
+# and a set per thread made memory grow with every new thread; the pool holds as many sets as calls ever
+# ran at once.
+_pool: queue.SimpleQueue = queue.SimpleQueue()
 
 
-def _nets() -> tuple[cv2.dnn.Net, cv2.dnn.Net, cv2.dnn.Net]:
-    nets = getattr(_local, "nets", None)
-    if nets is None:
-        nets = _local.nets = load_nets()
-    return nets
+@contextmanager
+def _borrowed_nets() -> Iterator[tuple[cv2.dnn.Net, cv2.dnn.Net, cv2.dnn.Net]]:
+    try:
+        nets = _pool.get_nowait()
+    except queue.Empty:
+        nets = load_nets()
+    try:
+        yield nets
+    finally:
+        _pool.put(nets)
 
 
 def load_nets() -> tuple[cv2.dnn.Net, cv2.dnn.Net, cv2.dnn.Net]:
@@ -75,13 +86,13 @@ def load_nets() -> tuple[cv2.dnn.Net, cv2.dnn.Net, cv2.dnn.Net]:
 
 def detect(rgb: np.ndarray, min_face: float = 20.0) -> Detections:
     """Faces of at least about ``min_face`` pixels in ``rgb`` (uint8 H x W x 3), in its pixels."""
-    pnet, rnet, onet = _nets()
-    boxes = _propose(pnet, rgb, min_face)
-    if len(boxes):
-        boxes = _refine(rnet, rgb, boxes, THRESHOLDS[1], 24)
-    if not len(boxes):
-        return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
-    boxes, landmarks = _output(onet, rgb, boxes)
+    with _borrowed_nets() as (pnet, rnet, onet):
+        boxes = _propose(pnet, rgb, min_face)
+        if len(boxes):
+            boxes = _refine(rnet, rgb, boxes, THRESHOLDS[1], 24)
+        if not len(boxes):
+            return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
+        boxes, landmarks = _output(onet, rgb, boxes)
     return Detections(boxes[:, :4].astype(np.float32), boxes[:, 4].astype(np.float32), landmarks.astype(np.float32))
 
 

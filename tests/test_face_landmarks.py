@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import cv2
 import numpy as np
@@ -165,7 +166,7 @@ def test_falls_back_to_haar_without_mtcnn_weights(
     def missing() -> None:
         raise mtcnn.MTCNNUnavailable("no weights")
 
-    monkeypatch.setattr(mtcnn, "_nets", missing)
+    monkeypatch.setattr(mtcnn, "_borrowed_nets", missing)  # where detect gets its nets
     monkeypatch.setattr(faces_module, "_fallback_warned", False)
     with caplog.at_level(logging.WARNING, logger="fer.faces"):
         (face,) = detect_faces(astronaut)
@@ -207,3 +208,15 @@ def test_align_switch_and_landmarks_drawn_on_request(astronaut: np.ndarray) -> N
     marked = draw_boxes(astronaut, [result], 0, landmarks=True)
     for x, y in np.rint(aligned.landmarks).astype(int):
         assert tuple(marked[y, x]) == LANDMARK_COLOR and tuple(without[y, x]) != LANDMARK_COLOR
+
+
+def test_mtcnn_nets_are_pooled_not_kept_per_thread() -> None:
+    # A server's worker threads come and go; one net set per thread made a load test's memory creep.
+    rgb = data.astronaut()
+    mtcnn.detect(rgb)
+    before = mtcnn._pool.qsize()
+    for _ in range(4):  # one new thread after another, as a thread pool retires and starts workers
+        t = threading.Thread(target=mtcnn.detect, args=(rgb,))
+        t.start()
+        t.join()
+    assert mtcnn._pool.qsize() == before
