@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from fer.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from fer.labels import FER2013_CLASSES, FERPLUS_CLASSES
+from fer.lazy import lazy_getattr
 from fer.pretrained import PretrainedWeightsUnavailable
 from fer.registry import ModelSpec, build_model, get_cam_target_layer, get_spec, list_models, register_model
 
@@ -29,14 +30,7 @@ _LAZY = {name: "fer.inference" for name in ("Analyzer", "FaceResult", "ModelResu
 _LAZY |= {name: "fer.video" for name in ("VideoError", "VideoResult", "analyze_video")}
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fer' has no attribute {name!r}")
+__getattr__ = lazy_getattr("fer", _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING
 
+from fer.lazy import lazy_getattr
+
 if TYPE_CHECKING:
     from fer.video.analyze import FrameExplanation, VideoResult, analyze_video, boxes_at, explain_frame, nearest_sample
     from fer.video.reader import VideoError, VideoInfo, probe, read_frame
@@ -38,11 +40,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name in _WHERE:
-        import importlib
-
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'fer.video' has no attribute {name!r}")
+__getattr__ = lazy_getattr("fer.video", _WHERE, globals())
