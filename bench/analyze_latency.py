@@ -5,10 +5,13 @@ For one face (scikit-image's ``astronaut``, detected once before any timing) and
 * A, the straightforward way: ``face_tensor`` (fp32, contiguous), a model in eval mode in the default
   memory format, one ``torch.no_grad()`` forward for the probabilities, then Grad-CAM exactly as
   pytorch-grad-cam's README shows it (``with GradCAM(...) as cam: cam(input_tensor=x, targets=[...])``);
-* B, ours: ``Analyzer(ModelZoo(<empty dir>)).analyze_faces([face], cam="gradcam")``, the fast CAM path;
-* C, predictions only: ``analyze_faces([face], cam=None)``, what the webcam path runs.
+* B, ours: ``Analyzer(ModelZoo(<empty dir>)).analyze_faces([face], cam="gradcam", regions=False)``, the
+  fast CAM path doing A's work (probabilities and one Grad-CAM map per model);
+* C, predictions only: ``analyze_faces([face], cam=None)``, what the webcam path runs;
+* D, the app's default: ``analyze_faces([face], cam="gradcam")``, B plus region shares, the models'
+  agreement and the occlusion test by region (more work than A, so not part of the ratio).
 
-A, B and C run interleaved round by round in one process after a warm-up, so a busy neighbour slows
+A, B, C and D run interleaved round by round in one process after a warm-up, so a busy neighbour slows
 all of them alike; we report medians and the median per-round ratio A/B. A's models are separate
 instances (same seed, same weights) so that the zoo's channels_last conversion cannot touch them.
 Untrained weights: latency does not depend on their values. Before timing, B's Grad-CAM maps are
@@ -112,11 +115,11 @@ def busy_vs_idle(analyzer: Analyzer, face: Face, names: list[str], rounds: int, 
     """B alone and B beside a CPU-bound process, interleaved round by round; medians and per-round ratios."""
     idle, busy = [], []
     for r in range(warmup + rounds):
-        t_idle = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
+        t_idle = timed(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
         spinner = subprocess.Popen([sys.executable, "-c", SPINNER])
         try:
             time.sleep(0.3)  # let it get going and take its core
-            t_busy = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
+            t_busy = timed(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
         finally:
             spinner.kill()
             spinner.wait()
@@ -190,14 +193,15 @@ def main() -> None:
         a_model: dict[str, list[float]] = {n: [] for n in names}
         b_model: dict[str, list[float]] = {n: [] for n in names}
         c_model: dict[str, list[float]] = {n: [] for n in names}
-        a_all, b_all, c_all, ratios = [], [], [], []
+        a_all, b_all, c_all, d_all, ratios = [], [], [], [], []
         for r in range(args.warmup + args.rounds):
             # Interleaved: a busy neighbour slows A, B and C alike. The whole-analysis calls first,
             # then each model alone (A is a per-model loop anyway, so its total is the sum).
             a_times = {n: timed(baseline, models_a[n], face) for n in names}
-            b = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
+            b = timed(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
             c = timed(analyzer.analyze_faces, [face], names, cam=None)
-            b_times = {n: timed(analyzer.analyze_faces, [face], [n], cam="gradcam") for n in names}
+            d = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
+            b_times = {n: timed(analyzer.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
             c_times = {n: timed(analyzer.analyze_faces, [face], [n], cam=None) for n in names}
             if r < args.warmup:
                 continue
@@ -205,6 +209,7 @@ def main() -> None:
             a_all.append(a)
             b_all.append(b)
             c_all.append(c)
+            d_all.append(d)
             ratios.append(a / b)
             for n in names:
                 a_model[n].append(a_times[n])
@@ -229,6 +234,10 @@ def main() -> None:
         f"goal >= {RATIO_GOAL:g}x: {'MET' if met else 'NOT MET'}"
     )
     print(f"C (no CAM) vs B: CAMs add {median(b_all) - median(c_all):.3f} s to the four-model analysis")
+    print(
+        f"D, the app's default (B + regions, agreement, occlusion): {median(d_all):.3f} s "
+        f"({median(d_all) / median(b_all):.2f}x B)"
+    )
 
     if args.json:
         result = {
@@ -242,14 +251,14 @@ def main() -> None:
                 "python": platform.python_version(),
                 "face_box": list(face.box),
             },
-            "median_s": {"A": median(a_all), "B": median(b_all), "C": median(c_all)},
+            "median_s": {"A": median(a_all), "B": median(b_all), "C": median(c_all), "D": median(d_all)},
             "ratio_a_over_b": ratio,
             "ratio_goal": RATIO_GOAL,
             "goal_met": met,
             "per_model_median_s": {
                 n: {"A": median(a_model[n]), "B": median(b_model[n]), "C": median(c_model[n])} for n in names
             },
-            "rounds_s": {"A": a_all, "B": b_all, "C": c_all, "ratio": ratios},
+            "rounds_s": {"A": a_all, "B": b_all, "C": c_all, "D": d_all, "ratio": ratios},
             "per_model_rounds_s": {n: {"A": a_model[n], "B": b_model[n], "C": c_model[n]} for n in names},
             "cam_check": checks,
         }
