@@ -99,3 +99,28 @@ def test_the_view_is_cached_beside_the_artifact_until_the_artifact_changes(tmp_p
     write()  # a new evaluation replaces predictions.npz: the old views no longer apply
     _, cached = cached_dataset_view(tmp_path, model, "mouth-box", per_class=3, show_bar=False)
     assert not cached
+
+
+@pytest.mark.slow  # builds two checkpoints and their artifacts: about a minute on a busy CPU
+def test_the_explain_tab_section_shows_maps_a_table_and_sentences(tmp_path) -> None:
+    from appserver import prepare_checkpoints
+
+    from demo.studio import CHECKPOINT_SOURCE, Studio
+    from demo.tabs.dataset_view import dataset_view_outputs
+
+    studio = Studio(str(prepare_checkpoints(tmp_path / "ckpt")))
+    seen: list[float] = []
+
+    def progress(fraction: float, desc: str = "") -> None:
+        seen.append(fraction)
+
+    gallery, table, note = dataset_view_outputs(studio, CHECKPOINT_SOURCE, {}, "resemotenet", progress)
+    assert len(gallery) == 7 and gallery[0][0].shape[2] == 3
+    assert "faces)" in gallery[0][1] and "% on the" in gallery[0][1]
+    assert list(table.columns) == ["class", "faces", *ALL_REGIONS] and len(table) == 7
+    assert "computed now" in note and "for *happy*, ResEmoteNet puts" in note
+    assert seen and seen[-1] == pytest.approx(1.0)
+    _, _, again = dataset_view_outputs(studio, CHECKPOINT_SOURCE, {}, "resemotenet", progress)
+    assert "from the cache" in again
+    _, _, missing = dataset_view_outputs(studio, CHECKPOINT_SOURCE, {}, "psa_resnet50", progress)
+    assert "No evaluation artifact" in missing
