@@ -82,9 +82,11 @@ def dataset_view_outputs(
     warning = "" if studio.zoo.get(model).trained else "⚠️ Untrained weights: these maps explain a model that has "
     warning += "learned nothing.\n\n" if warning else ""
     how = "from the cache" if cached else "computed now and cached"
+    summary = "; ".join(sentences)
     note = (
         f"{warning}{display} on {art.label}: {int(view.counts.sum())} faces explained ({how}). "
-        + "; ".join(sentences)
+        + summary[:1].upper()
+        + summary[1:]
         + ". In brackets: the share over the region's share of the crop (1.0x = no preference)."
     )
     return view_gallery(view), view_table(view), note
@@ -97,7 +99,7 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         source, model = source_and_model()
     run = gr.Button("Compute the dataset view", elem_id="dataset-view-run")
     note = gr.Markdown(elem_id="dataset-view-note")
-    gallery = gr.Gallery(label="Mean Grad-CAM per class", columns=7, height="auto", elem_id="dataset-view-maps")
+    gallery = gr.Gallery(label="Mean Grad-CAM per class", columns=7, height=260, elem_id="dataset-view-maps")
     table = gr.Dataframe(label="Mean share of the map per region", interactive=False, elem_id="dataset-view-table")
 
     @friendly
