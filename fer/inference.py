@@ -230,6 +230,8 @@ def analyze(
     (``ModelResult.regions``, ``region_lift``) and occlusion drops (``ModelResult.occlusion``), and every
     face with two maps or more their agreement (``FaceResult.cam_agreement``); see :mod:`fer.explain.regions`.
     ``occlusion=False`` skips the occlusion test, the one part that costs forward passes.
+    A checkpoint with temperature scaling (``meta.json``'s ``temperature``, fitted by training on the validation
+    split) gives the probabilities of its logits divided by T (``ModelResult.temperature``).
     """
     return default_analyzer().analyze(
         image,
