@@ -23,6 +23,8 @@ from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
 from fer.explain.cam import score_cam_passes
+from fer.explain.dataset_view import PER_CLASS as DATASET_VIEW_PER_CLASS
+from fer.explain.dataset_view import DatasetView, Progress, cached_dataset_view
 from fer.inference import Analyzer
 from fer.stats import count_macs, count_parameters, measure_latency
 from fer.zoo import ModelZoo, checkpoint_root, locate
@@ -117,6 +119,26 @@ class Studio:
                     self._artifacts.pop(next(iter(self._artifacts)))  # oldest first
                 self._artifacts[key] = cached
         return cached
+
+    def dataset_view(
+        self,
+        model: str,
+        source: str = CHECKPOINT_SOURCE,
+        uploads: dict | None = None,
+        per_class: int = DATASET_VIEW_PER_CLASS,
+        progress: Progress | None = None,
+    ) -> tuple[DatasetView, Artifact, bool] | None:
+        """The model's per-class mean map and region shares on its artifact (cached beside it), the artifact,
+        and whether the view came from the cache; None without an artifact."""
+        art = self.artifact(model, source, uploads)
+        if art is None:
+            return None
+        loaded = self.zoo.get(model)
+        model_id = loaded.meta.get("weights_sha256") or f"untrained:{model}"  # untrained weights: a fixed seed
+        view, cached = cached_dataset_view(
+            art.path, loaded.model, model_id, art.arrays, per_class=per_class, progress=progress, show_bar=False
+        )
+        return view, art, cached
 
     def artifacts(self, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> dict[str, Artifact]:
         found = {name: self.artifact(name, source, uploads) for name in fer.list_models()}

@@ -10,6 +10,7 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
+from fer.explain.overlay import overlay_on_crop
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
 from fer.faces import Face
 from fer.inference import FaceResult, ModelResult
@@ -89,6 +90,18 @@ def region_bars(result: ModelResult) -> str:
         elif looked != mattered:
             text += f"  \n⚠️ The map points at the {looked}, but greying out the {mattered} costs most."
     return text
+
+
+def calibration_caption(result: ModelResult) -> str:
+    """ " · calibrated T=1.70" for a checkpoint with temperature scaling (its probabilities are softmax(z / T))."""
+    return f" · calibrated T={result.temperature:.2f}" if result.temperature is not None else ""
+
+
+def consensus_overlay(face: FaceResult) -> np.ndarray | None:
+    """The models' consensus map (the mean of their min-max normalised maps) over the face; None with < 2 maps."""
+    if face.cam_agreement is None:
+        return None
+    return overlay_on_crop(face.face.gray, face.cam_agreement.consensus)
 
 
 def agreement_table(face: FaceResult) -> str:

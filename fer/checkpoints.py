@@ -246,6 +246,12 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
         raise bad("weights_file", "must be a file name in the checkpoint folder")
     if meta.get("data") is not None and not isinstance(meta["data"], (str, dict)):
         raise bad("data", "must be a name or an object")
+    if meta.get("temperature") is not None:  # written by training: temperature scaling (fer.evaluation.temperature)
+        from fer.evaluation.temperature import MAX_T, MIN_T, valid_temperature
+
+        t = meta["temperature"]
+        if not isinstance(t, dict) or not valid_temperature(t.get("value")):
+            raise bad("temperature", f"must be an object whose 'value' is a number from {MIN_T} to {MAX_T}")
 
 
 def inspect_checkpoint(directory: str | os.PathLike) -> str | None:

@@ -35,6 +35,7 @@ class ModelResult:
     regions: dict[str, float] | None = None  # region -> share of the map's mass, summing to 1 with "rest"
     region_lift: dict[str, float] | None = None  # region -> share / the region's share of the crop's area
     occlusion: dict[str, float] | None = None  # brows/eyes/nose/mouth -> drop of cam_class's probability, greyed out
+    temperature: float | None = None  # the checkpoint's temperature scaling, applied to ``probs``; None: none
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ class Analyzer:
         else:
             result = compute_cam(model, x, cam, targets=classes.index(target) if target else None, layer=layer)
             logits, maps, explained = result.logits, result.cams, result.targets
-        probs = logits.float().softmax(1).cpu().numpy()
+        temperature = loaded.temperature or 1.0  # a calibrated checkpoint: probabilities of logits / T
+        probs = (logits.float() / temperature).softmax(1).cpu().numpy()
         shares: list = [None] * len(faces)
         occluded: list = [None] * len(faces)
         if maps is not None and regions:
@@ -167,6 +169,7 @@ class Analyzer:
                     [explained[i] for i in with_landmarks],
                     regions=REGIONS,
                     baseline=[float(probs[i, explained[i]]) for i in with_landmarks],
+                    temperature=temperature,
                 )
                 for i, drop in zip(with_landmarks, drops):
                     occluded[i] = drop
@@ -181,6 +184,7 @@ class Analyzer:
                 regions=None if shares[i] is None else shares[i].shares,
                 region_lift=None if shares[i] is None else shares[i].lift,
                 occlusion=occluded[i],
+                temperature=loaded.temperature,
             )
             for i in range(len(faces))
         ]
@@ -226,6 +230,8 @@ def analyze(
     (``ModelResult.regions``, ``region_lift``) and occlusion drops (``ModelResult.occlusion``), and every
     face with two maps or more their agreement (``FaceResult.cam_agreement``); see :mod:`fer.explain.regions`.
     ``occlusion=False`` skips the occlusion test, the one part that costs forward passes.
+    A checkpoint with temperature scaling (``meta.json``'s ``temperature``, fitted by training on the validation
+    split) gives the probabilities of its logits divided by T (``ModelResult.temperature``).
     """
     return default_analyzer().analyze(
         image,

@@ -65,6 +65,7 @@ class LoadedModel:
     trained: bool
     class_names: tuple[str, ...]
     note: str  # "trained on FER2013 (checkpoints/resemotenet)" or why the weights are untrained
+    temperature: float | None = None  # the checkpoint's temperature scaling: probabilities are softmax(logits / T)
 
 
 class ModelZoo:
@@ -103,12 +104,16 @@ class ModelZoo:
                 data = meta.get("data")
                 name_of_data = data.get("name") if isinstance(data, dict) else data
                 trained_on = f" on {name_of_data}" if name_of_data else ""
+                scaling = meta.get("temperature")  # checked by load_checkpoint: None or {"value": T, ...}
+                temperature = float(scaling["value"]) if scaling else None
+                calibrated = f", calibrated T={temperature:.2f}" if temperature is not None else ""
                 return LoadedModel(
                     _for_inference(model),
                     meta,
                     True,
                     tuple(meta["class_names"]),
-                    f"trained{trained_on} ({where.source})",
+                    f"trained{trained_on} ({where.source}){calibrated}",
+                    temperature,
                 )
             except CheckpointError as exc:
                 note = f"untrained weights: {exc}"

@@ -1,4 +1,4 @@
-"""The studio in headless Chromium: upload a photo, read four models, drill into a confusion cell, see embeddings.
+"""The studio in headless Chromium: upload a photo, read four models, the dataset view, a confusion cell, embeddings.
 
 Screenshots of each tab land in test-artifacts/screenshots/ (the README's come from here).
 """
@@ -61,7 +61,21 @@ def test_upload_shows_four_models_and_four_cams(page) -> None:  # noqa: ANN001
     bars = [t for t in page.locator(".model-regions").all_inner_texts() if "mouth" in t and "occl." in t]
     assert len(bars) in (4, 8)
     assert "Do the maps agree?" in page.locator("#agreement").inner_text()
+    page.locator("#consensus-map img").wait_for()  # the models' consensus map beside the agreement matrix
     page.screenshot(path=str(SHOTS / "analyze.png"), full_page=True)
+
+
+def test_explain_tab_shows_the_dataset_level_view(page) -> None:  # noqa: ANN001
+    tab(page, "Explain")
+    page.locator("#dataset-view-run").click()
+    note = page.locator("#dataset-view-note")
+    note.get_by_text("faces explained").wait_for()
+    assert "puts" in note.inner_text() and "of its map on the" in note.inner_text()
+    maps = page.locator("#dataset-view-maps img")
+    maps.nth(6).wait_for()  # a mean map per class of the artifact (7 FER2013 classes)
+    table = page.locator("#dataset-view-table").inner_text()
+    assert "mouth" in table and "eyes" in table and "%" in table
+    page.screenshot(path=str(SHOTS / "dataset_view.png"), full_page=True)
 
 
 def test_confusion_cell_shows_its_faces(page) -> None:  # noqa: ANN001

@@ -98,6 +98,12 @@ def test_training_learns_and_writes_a_consistent_artifact(tmp_path: Path, tiny: 
     assert meta["metrics"]["test_accuracy"] == metrics["accuracy"]
     assert meta["metrics"]["val_acc"] == max(r["val_acc"] for r in history)
     assert meta["data"]["train_images"] == 448
+    # Temperature scaling, fitted on the validation split, is kept in meta.json and reported on the test split.
+    scaling = meta["temperature"]
+    assert scaling["fitted_on"] == "synthetic val" and scaling["n_samples"] == 70
+    assert 0.05 <= scaling["value"] <= 20 and scaling["nll_after"] <= scaling["nll_before"] + 1e-9
+    assert metrics["temperature_scaling"]["temperature"] == scaling["value"]
+    assert metrics["temperature_scaling"]["ece_before"] == pytest.approx(metrics["calibration"]["ece"], abs=1e-6)
     log_rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log_rows] == list(range(1, 13))
     assert all(r["images_per_s"] > 0 for r in log_rows)

@@ -19,7 +19,16 @@ from demo.limits import (
 )
 from demo.messages import friendly, user_message
 from demo.studio import Studio
-from demo.views import agreement_line, agreement_table, draw_boxes, draw_regions, model_caption, region_bars
+from demo.views import (
+    agreement_line,
+    agreement_table,
+    calibration_caption,
+    consensus_overlay,
+    draw_boxes,
+    draw_regions,
+    model_caption,
+    region_bars,
+)
 from fer.budget import BudgetExceeded
 from fer.explain.methods import CAM_LABELS
 from fer.explain.overlay import overlay_on_crop
@@ -119,7 +128,7 @@ def render(
         overlay = overlay_on_crop(face.face.gray, result.cam) if result.cam is not None else None
         if overlay is not None and outlines:
             overlay = draw_regions(overlay, face.face)
-        caption = model_caption(name, result.trained)
+        caption = model_caption(name, result.trained, calibration_caption(result))
         slots += [
             gr.update(value=result.probs, label=f"{caption}: {result.top}", visible=True),
             gr.update(value=overlay, label=f"{method} for '{result.cam_class}' ({caption})", visible=True),
@@ -133,6 +142,14 @@ def render(
     table = agreement_table(face)
     summary += "\n\n" + table if table else ""
     return [draw_boxes(state["photo"], faces, face_index, landmarks), picker, summary, *slots]
+
+
+def render_consensus(state: dict[str, Any] | None, face_index: int | None) -> dict:
+    """The chosen face's consensus map (mean of the models' normalised maps), hidden with fewer than two maps."""
+    faces = (state or {}).get("faces") or []
+    face = faces[min(max(face_index or 0, 0), len(faces) - 1)] if faces else None
+    overlay = consensus_overlay(face) if face is not None else None
+    return gr.update(value=overlay, visible=overlay is not None)
 
 
 def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
@@ -156,6 +173,10 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
             boxes = gr.Image(label="Faces found", interactive=False, height=360)
             picker = shared["face_picker"] = gr.Radio(label="Face", choices=[], visible=False)
             summary = gr.Markdown(elem_id="agreement")
+            consensus = gr.Image(
+                label="Consensus map: the mean of the models' normalised maps",
+                interactive=False, height=220, visible=False, elem_id="consensus-map",
+            )  # fmt: skip
     slots = []
     with gr.Row():
         for name in MODEL_IDS:
@@ -174,8 +195,9 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
 
     inputs = [upload, snapshot, method, target, models, whole, align, show_landmarks, show_regions]
     heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
-    run.click(analyze, inputs, [state, *outputs], **heavy)
-    upload.change(analyze, inputs, [state, *outputs], **heavy)
+    show_consensus = {"fn": render_consensus, "inputs": [state, picker], "outputs": consensus, "api_name": False}
+    run.click(analyze, inputs, [state, *outputs], **heavy).then(**show_consensus)
+    upload.change(analyze, inputs, [state, *outputs], **heavy).then(**show_consensus)
     for control in (method, models):
         control.change(friendly(lambda m, ms: score_cam_note(studio, m, ms)), [method, models], cost, **heavy)
 
@@ -184,6 +206,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
 
     for control in (picker, show_landmarks, show_regions):
         control.input(redraw, [state, picker, show_landmarks, show_regions], outputs, api_name=False)
+    picker.input(**show_consensus)
     if examples:
         # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).
         gr.Examples(

@@ -21,6 +21,12 @@ def artifact_calibration(art: Artifact) -> dict[str, Any]:
     return art.metrics.get("calibration") or calibration(art.arrays["probs"], art.arrays["y_true"])
 
 
+def temperature_ece(art: Artifact | None) -> str | None:
+    """ "0.031 (T=1.70)" when the checkpoint has temperature scaling (fitted on validation data), else None."""
+    scaling = art.metrics.get("temperature_scaling") if art else None
+    return f"{scaling['ece_after']:.3f} (T={scaling['temperature']:.2f})" if scaling else None
+
+
 def model_table(studio: Studio, source: str, uploads: dict, measure: bool = False) -> pd.DataFrame:
     artifacts = studio.artifacts(source, uploads)
     rows = []
@@ -38,6 +44,7 @@ def model_table(studio: Studio, source: str, uploads: dict, measure: bool = Fals
                 "paper reports": ", ".join(f"{k} {v:.2f}%" for k, v in spec.reported.items()),
                 "measured accuracy": f"{art.metrics['accuracy']:.2%}" if art else "no artifact",
                 "ECE (15 bins)": round(artifact_calibration(art)["ece"], 3) if art else None,
+                "ECE after temperature scaling": temperature_ece(art),
                 "on": art.label if art else ("" if trained else "untrained weights"),
             }
         )

@@ -69,6 +69,7 @@ def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) ->
             class_names=loaded.class_names,
             batch_size=32,
             info={"checkpoint": loaded.note},
+            temperature=loaded.meta.get("temperature") if loaded.trained else None,  # ECE before/after its T
         )
         new[name] = str(out / name)
         rows.append(

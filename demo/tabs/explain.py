@@ -1,4 +1,5 @@
-"""Explain: one face, one model, every CAM method side by side, each with its ROAD faithfulness score."""
+"""Explain: one face, one model, every CAM method side by side, each with its ROAD faithfulness score; below, the
+dataset-level view (``demo/tabs/dataset_view.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, request_budget
 from demo.messages import friendly, user_message
 from demo.studio import Studio
+from demo.tabs import dataset_view
 from fer.budget import BudgetExceeded
 from fer.explain.cam import compute_cam
 from fer.explain.faithfulness import road_score
@@ -87,3 +89,4 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         concurrency_limit=HEAVY_SLOTS,
         concurrency_id=HEAVY,
     )
+    dataset_view.build(studio, shared)

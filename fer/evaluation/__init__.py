@@ -5,11 +5,13 @@ from fer.evaluation.calibration import calibration
 from fer.evaluation.evaluate import align_classes, evaluate_to_artifact
 from fer.evaluation.metrics import classification_metrics
 from fer.evaluation.predict import Predictions, predict
+from fer.evaluation.temperature import fit_temperature
 
 __all__ = [
     "align_classes",
     "calibration",
     "evaluate_to_artifact",
+    "fit_temperature",
     "Predictions",
     "classification_metrics",
     "load_artifact",

@@ -16,6 +16,7 @@ from fer.atomic import atomic_write
 from fer.evaluation.calibration import calibration
 from fer.evaluation.metrics import classification_metrics
 from fer.evaluation.predict import Predictions
+from fer.evaluation.temperature import logits_from_probs, temperature_report
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.npz"
@@ -40,8 +41,13 @@ def write_artifact(
     images: np.ndarray,
     class_names: tuple[str, ...] | list[str],
     info: dict[str, Any],
+    temperature: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Write both files (atomically) and return the metrics. ``info``: model, dataset, split, source, notes..."""
+    """Write both files (atomically) and return the metrics. ``info``: model, dataset, split, source, notes...
+
+    ``temperature``: the model's temperature scaling (``{"value": T, "fitted_on": ...}``, as in ``meta.json``);
+    ``metrics["temperature_scaling"]`` then holds the ECE and NLL on these samples before and after it.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     metrics = {
@@ -50,6 +56,7 @@ def write_artifact(
         "class_names": list(class_names),
         **classification_metrics(labels, predictions.preds, class_names),
         "calibration": calibration(predictions.probs, labels),
+        **({"temperature_scaling": _scaling(predictions, labels, temperature)} if temperature else {}),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     arrays = {
@@ -64,6 +71,12 @@ def write_artifact(
     atomic_write(directory / PREDICTIONS_FILE, lambda tmp: np.savez_compressed(tmp, **arrays))
     atomic_write(directory / METRICS_FILE, lambda tmp: tmp.write_text(json.dumps(metrics, indent=2) + "\n"))
     return metrics
+
+
+def _scaling(predictions: Predictions, labels: np.ndarray, temperature: dict[str, Any]) -> dict[str, Any]:
+    logits = predictions.logits if predictions.logits is not None else logits_from_probs(predictions.probs)
+    report = temperature_report(logits, labels, float(temperature["value"]))
+    return {**report, "fitted_on": temperature.get("fitted_on")}
 
 
 def load_artifact(directory: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

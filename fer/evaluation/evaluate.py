@@ -14,6 +14,7 @@ from torch import nn
 from fer.data import FaceSet
 from fer.evaluation.artifact import write_artifact
 from fer.evaluation.predict import predict
+from fer.evaluation.temperature import fit_temperature, temperature_report
 
 
 def align_classes(faces: FaceSet, model_classes: Sequence[str]) -> FaceSet:
@@ -35,6 +36,27 @@ def align_classes(faces: FaceSet, model_classes: Sequence[str]) -> FaceSet:
     return replace(kept, labels=new_labels[keep].astype(np.int64), class_names=model_classes)
 
 
+def fit_temperature_on(
+    model: nn.Module,
+    faces: FaceSet,
+    *,
+    class_names: Sequence[str],
+    img_size: int | None = None,
+    batch_size: int = 128,
+    device: str | torch.device | None = None,
+) -> dict[str, Any]:
+    """Temperature scaling of ``model`` fitted on ``faces`` (the validation split), as ``meta.json`` keeps it:
+    ``{"value": T, "fitted_on": "<dataset> <split>", "n_samples", "ece_before", "ece_after", "nll_before",
+    "nll_after"}`` (ECE and NLL on ``faces`` themselves)."""
+    faces = align_classes(faces, class_names)
+    preds = predict(model, faces.images, faces.labels, img_size=img_size, batch_size=batch_size, device=device)
+    t = fit_temperature(preds.logits, faces.labels)
+    report = temperature_report(preds.logits, faces.labels, t)
+    report.pop("bins_after")
+    report.pop("temperature")
+    return {"value": t, "fitted_on": f"{faces.name} {faces.split}", **report}
+
+
 def evaluate_to_artifact(
     model: nn.Module,
     faces: FaceSet,
@@ -45,8 +67,12 @@ def evaluate_to_artifact(
     img_size: int | None = None,
     batch_size: int = 128,
     device: str | torch.device | None = None,
+    temperature: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Predict ``faces`` with ``model`` and write ``metrics.json`` + ``predictions.npz`` into ``out_dir``."""
+    """Predict ``faces`` with ``model`` and write ``metrics.json`` + ``predictions.npz`` into ``out_dir``.
+
+    ``temperature``: the model's temperature scaling (``meta.json``'s ``temperature``), reported before/after.
+    """
     faces = align_classes(faces, class_names)
     preds = predict(model, faces.images, faces.labels, img_size=img_size, batch_size=batch_size, device=device)
     info = {
@@ -66,4 +92,5 @@ def evaluate_to_artifact(
         images=faces.images,
         class_names=tuple(class_names),
         info=info,
+        temperature=temperature,
     )

@@ -20,6 +20,7 @@ class Predictions:
     probs: np.ndarray  # float32 (N, K)
     features: np.ndarray  # float32 (N, D): what the model's last linear layer sees
     loss: float | None  # mean cross-entropy when labels were given
+    logits: np.ndarray | None = None  # float32 (N, K): what temperature scaling is fitted on
 
     @property
     def preds(self) -> np.ndarray:
@@ -41,7 +42,7 @@ def predict(
     was_training = model.training
     model.eval()
     images = torch.as_tensor(images)
-    probs, feats, loss_sum = [], [], 0.0
+    probs, feats, raw, loss_sum = [], [], [], 0.0
     for start in range(0, len(images), batch_size):
         check_budget()  # a time limit in force (fer.budget) stops a long evaluation between batches
         x = to_model_input(images[start : start + batch_size].to(device), model.spec.input, img_size)
@@ -51,6 +52,7 @@ def predict(
             y = torch.as_tensor(labels[start : start + batch_size]).to(device)
             loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
         probs.append(logits.softmax(1).cpu())
+        raw.append(logits.cpu())
         feats.append(f.float().cpu())
     model.train(was_training)
     k, d = model.head.out_features, model.head.in_features
@@ -58,4 +60,5 @@ def predict(
         probs=torch.cat(probs).numpy() if probs else np.zeros((0, k), np.float32),
         features=torch.cat(feats).numpy() if feats else np.zeros((0, d), np.float32),
         loss=loss_sum / len(images) if labels is not None and len(images) else None,
+        logits=torch.cat(raw).numpy() if raw else np.zeros((0, k), np.float32),
     )

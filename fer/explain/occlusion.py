@@ -26,6 +26,7 @@ def occlusion_drops(
     *,
     regions: Sequence[str] | None = None,
     baseline: Sequence[float] | None = None,
+    temperature: float = 1.0,
 ) -> list[dict[str, float]]:
     """Per face, region -> drop of the probability of class ``targets[i]`` when the region is greyed out.
 
@@ -34,6 +35,7 @@ def occlusion_drops(
     :func:`fer.explain.regions.face_region_masks`); ``regions``: which of them to grey out (default: all).
     ``baseline``: each face's probability of its target without occlusion, when already known; otherwise
     the unoccluded faces go in the batch too. A positive drop means the region helped the class.
+    ``temperature``: probabilities are ``softmax(logits / temperature)`` (a calibrated checkpoint's T).
     """
     if len(masks) != len(x) or len(targets) != len(x) or (baseline is not None and len(baseline) != len(x)):
         raise ValueError(f"{len(x)} faces but {len(masks)} mask sets and {len(targets)} targets (or baselines)")
@@ -55,7 +57,7 @@ def occlusion_drops(
         occluded = chunk[:, None] * (1 - m) + grey * m
         batch = (torch.cat([chunk[:, None], occluded], 1) if with_baseline else occluded).flatten(0, 1)
         with torch.inference_mode():
-            probs = model(batch.contiguous(memory_format=torch.channels_last)).float().softmax(1)
+            probs = model(batch.contiguous(memory_format=torch.channels_last)).float().div(temperature).softmax(1)
         probs = probs.view(len(chunk), per_face, -1).cpu().numpy()
         for i, target in enumerate(targets[start : start + faces_per_pass]):
             p = probs[i, :, target]

@@ -11,7 +11,7 @@ import torch
 
 from fer.checkpoints import load_checkpoint, save_checkpoint
 from fer.data import DataBundle, audit_duplicates, drop_train_duplicates
-from fer.evaluation.evaluate import evaluate_to_artifact
+from fer.evaluation.evaluate import evaluate_to_artifact, fit_temperature_on
 from fer.registry import build_model, get_spec
 from fer.training.config import TrainConfig
 from fer.training.distributed import Distributed
@@ -94,6 +94,15 @@ def train_model(
         return {"metrics": None, **summary, "out_dir": str(Path(out_dir))}
 
     best, best_meta = load_checkpoint(out_dir, device=device)
+    if val is not None and len(val):
+        # Temperature scaling on the validation split (never the test split): the app divides logits by it.
+        best_meta["temperature"] = fit_temperature_on(
+            best, val, class_names=train.class_names, img_size=config.img_size,
+            batch_size=config.eval_batch_size, device=device,
+        )  # fmt: skip
+        t = best_meta["temperature"]
+        ece = f"ECE {t['ece_before']:.4f} -> {t['ece_after']:.4f}"
+        log(f"temperature scaling on {t['fitted_on']}: T={t['value']:.3f}, {ece}")
     test = data.eval_split()
     metrics = evaluate_to_artifact(
         best,
@@ -104,6 +113,7 @@ def train_model(
         batch_size=config.eval_batch_size,
         device=device,
         info={"checkpoint": str(out_dir), "epoch": best_meta.get("epoch"), "duplicates_dropped": dropped},
+        temperature=best_meta.get("temperature"),
     )
     log(
         f"{config.model}: {test.name} {test.split} accuracy {metrics['accuracy']:.4f}, macro-F1 "
