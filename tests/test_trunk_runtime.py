@@ -128,6 +128,29 @@ def test_a_failed_export_leaves_torch_in_charge(
     assert not list((tmp_path / "trunks").glob("*/trunk.*"))  # nothing half-written is left to be read back
 
 
+@pytest.mark.skipif(not INSTALLED, reason="neither OpenVINO nor ONNX Runtime is installed")
+def test_a_damaged_cache_is_exported_again_and_a_failing_run_falls_back(
+    built_model: Callable[..., nn.Module], tmp_path: Path
+) -> None:
+    runtime = runtime_under_test("resemotenet")
+    model = inference_model(built_model, "resemotenet")
+    first = TrunkRunner(model, runtime, cache=tmp_path)
+    first.build()
+    for path in first.folder.iterdir():  # a truncated export, as a crash or a full disk would leave
+        path.write_bytes(path.read_bytes()[:100])
+    again = TrunkRunner(model, runtime, cache=tmp_path)
+    again.build()
+    assert again.ready and not again.from_cache, again.error
+    x = torch.randn(1, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+
+    def crash(batch: np.ndarray) -> np.ndarray:
+        raise RuntimeError("runtime crashed")
+
+    again._infer = crash
+    assert again.run(x) is None and again.state == "failed"  # the caller runs torch instead
+    assert again.run(x) is None
+
+
 def test_a_wrong_runtime_output_is_refused(
     built_model: Callable[..., nn.Module], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -147,8 +147,19 @@ class TrunkRunner:
         try:
             if self.device.type != "cpu":
                 raise RuntimeError(f"the {self.runtime} trunk runs on the CPU; the model is on {self.device}")
-            self._infer = self._compile(self._exported())
-            self._check()
+            try:
+                infer = self._compile(self._exported())
+                self._check(infer)
+            except Exception:
+                if not self.from_cache:
+                    raise
+                # A damaged or stale cached export: drop it and export again, once.
+                log.warning("%s: cached %s trunk unusable, exporting it again", self.model_name, self.runtime)
+                shutil.rmtree(self.folder, ignore_errors=True)
+                self.from_cache = False
+                infer = self._compile(self._exported())
+                self._check(infer)
+            self._infer = infer  # only now may run() use it: never an unchecked runtime
             self.state = "ready"
             self.build_s = time.perf_counter() - start
             log.info(
@@ -248,11 +259,11 @@ class TrunkRunner:
         # One infer request per call: a compiled model's own request is not safe to share between threads.
         return lambda x: np.asarray(compiled.create_infer_request().infer({0: x})[0])
 
-    def _check(self) -> None:
+    def _check(self, infer: Callable[[np.ndarray], np.ndarray]) -> None:
         x = self._example(2)
         with torch.no_grad():
             expected = self.split.trunk(x.contiguous(memory_format=torch.channels_last)).numpy()
-        got = self._infer(x.numpy())
+        got = infer(x.numpy())
         if got.shape != expected.shape:
             raise RuntimeError(f"trunk output shape {got.shape}, torch gives {expected.shape}")
         diff = float(np.abs(got - expected).max() / max(float(np.abs(expected).max()), 1e-12))
@@ -270,7 +281,14 @@ class TrunkRunner:
         infer = self._infer
         if infer is None or tuple(x.shape[1:]) != self.input_shape:
             return None
-        out = infer(np.ascontiguousarray(x.detach().cpu().numpy()))
+        try:
+            out = infer(np.ascontiguousarray(x.detach().cpu().numpy()))
+        except Exception as exc:  # the runtime failing on some input: torch from now on, never a failed request
+            self._infer, self.state, self.error = None, "failed", f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "%s: %s trunk failed, torch runs it from now on (%s)", self.model_name, self.runtime, self.error
+            )
+            return None
         return torch.from_numpy(out).contiguous(memory_format=torch.channels_last)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor | None:
