@@ -89,7 +89,10 @@ def test_export_is_cached_by_weights(built_model: Callable[..., nn.Module], tmp_
     runtime = runtime_under_test("resemotenet")
     model = inference_model(built_model, "resemotenet")
     first = TrunkRunner(model, runtime, cache=tmp_path)
+    orphan = tmp_path / "trunks" / f".{first._key()}.999999999.x"  # a killed process's half-done export
+    orphan.mkdir(parents=True)
     first.build()
+    assert not orphan.exists()
     again = TrunkRunner(model, runtime, cache=tmp_path)
     again.build()
     assert (first.from_cache, again.from_cache) == (False, True)
