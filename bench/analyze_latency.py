@@ -90,6 +90,13 @@ def timed(fn, *args, **kwargs) -> float:  # noqa: ANN001
     return time.perf_counter() - start
 
 
+def timed_cpu(fn, *args, **kwargs) -> tuple[float, float]:  # noqa: ANN001
+    """Wall and process CPU seconds (all threads: torch's and the trunk runtime's), the steadier one under load."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start, time.process_time() - start_cpu
+
+
 def check_maps(names: list[str], models: dict[str, nn.Module], analyzer: Analyzer, face: Face) -> dict[str, dict]:
     """B's Grad-CAM map vs A's, per model, explaining the same class (A's top class)."""
     out = {}
@@ -215,18 +222,20 @@ def main() -> None:
         b_model: dict[str, list[float]] = {n: [] for n in names}
         b0_model: dict[str, list[float]] = {n: [] for n in names}
         b0_all: list[float] = []
+        cpu = {k: {"B": [], "B0": []} for k in [*names, "all"]}  # process CPU seconds per call
         c_model: dict[str, list[float]] = {n: [] for n in names}
         a_all, b_all, c_all, d_all, ratios = [], [], [], [], []
         for r in range(args.warmup + args.rounds):
             # Interleaved: a busy neighbour slows A, B and C alike. The whole-analysis calls first,
             # then each model alone (A is a per-model loop anyway, so its total is the sum).
             a_times = {n: timed(baseline, models_a[n], face) for n in names}
-            b = timed(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
-            b0 = timed(torch_only.analyze_faces, [face], names, cam="gradcam", regions=False)
+            b, b_cpu = timed_cpu(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
+            b0, b0_cpu = timed_cpu(torch_only.analyze_faces, [face], names, cam="gradcam", regions=False)
             c = timed(analyzer.analyze_faces, [face], names, cam=None)
             d = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
-            b_times = {n: timed(analyzer.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
-            b0_times = {n: timed(torch_only.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b_both = {n: timed_cpu(analyzer.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b0_both = {n: timed_cpu(torch_only.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b_times, b0_times = {n: t[0] for n, t in b_both.items()}, {n: t[0] for n, t in b0_both.items()}
             c_times = {n: timed(analyzer.analyze_faces, [face], [n], cam=None) for n in names}
             if r < args.warmup:
                 continue
@@ -234,6 +243,8 @@ def main() -> None:
             a_all.append(a)
             b_all.append(b)
             b0_all.append(b0)
+            cpu["all"]["B"].append(b_cpu)
+            cpu["all"]["B0"].append(b0_cpu)
             c_all.append(c)
             d_all.append(d)
             ratios.append(a / b)
@@ -241,6 +252,8 @@ def main() -> None:
                 a_model[n].append(a_times[n])
                 b_model[n].append(b_times[n])
                 b0_model[n].append(b0_times[n])
+                cpu[n]["B"].append(b_both[n][1])
+                cpu[n]["B0"].append(b0_both[n][1])
                 c_model[n].append(c_times[n])
 
     ratio = median(ratios)
@@ -269,6 +282,10 @@ def main() -> None:
         f"A/B0 (all in torch): {median([a / b0 for a, b0 in zip(a_all, b0_all)]):.2f}x; "
         f"the trunk runtimes make B {median(b0_ratios):.2f}x faster than B0"
     )
+    cpu_ratio = {k: median([o / b for o, b in zip(v["B0"], v["B"])]) for k, v in cpu.items()}
+    print("process CPU time per call, B vs B0 (median of per-round ratios; steadier than wall time under load):")
+    for k, v in cpu.items():
+        print(f"  {k:<20} B {median(v['B']):.3f} s, B0 {median(v['B0']):.3f} s, B0/B {cpu_ratio[k]:.2f}x")
     print(f"C (no CAM) vs B: CAMs add {median(b_all) - median(c_all):.3f} s to the four-model analysis")
     print(
         f"D, the app's default (B + regions, agreement, occlusion): {median(d_all):.3f} s "
@@ -295,6 +312,9 @@ def main() -> None:
                 "D": median(d_all),
             },
             "trunks": builds,
+            "cpu_s": {
+                k: {"B": median(v["B"]), "B0": median(v["B0"]), "ratio_b0_over_b": cpu_ratio[k]} for k, v in cpu.items()
+            },
             "ratio_b0_over_b": median(b0_ratios),
             "ratio_a_over_b": ratio,
             "ratio_goal": RATIO_GOAL,
