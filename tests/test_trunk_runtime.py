@@ -191,3 +191,53 @@ def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv(trunk_module.CACHE_ENV)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert trunk_module.cache_dir() == tmp_path / "xdg" / "fer"
+
+
+@pytest.mark.skipif(not INSTALLED, reason="neither OpenVINO nor ONNX Runtime is installed")
+def test_the_analyzer_goes_through_the_runtime_with_the_same_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Maps, no-CAM predictions and the occlusion test by region, via the zoo's runner, equal torch's."""
+    from skimage import data as skdata
+
+    from fer.faces import detect_faces
+    from fer.inference import Analyzer
+
+    name = "resemotenet"  # the cheapest export; the wiring is the same for every model
+    runtime = runtime_under_test(name)
+    monkeypatch.setenv(trunk_module.CACHE_ENV, str(tmp_path / "cache"))
+    faces = detect_faces(skdata.astronaut())
+    assert faces and faces[0].landmarks is not None  # landmarks: the region and occlusion steps run
+    fast = Analyzer(ModelZoo(tmp_path / "none", trunk_runtime=runtime))
+    plain = Analyzer(ModelZoo(tmp_path / "none", trunk_runtime="off"))
+    runner = fast.zoo.get(name).trunk
+    assert runner is not None and runner.wait(timeout=300), runner.error
+    used: list[int] = []
+    run = runner.run
+    monkeypatch.setattr(runner, "run", lambda x: used.append(len(x)) or run(x))
+    for cam in ("gradcam", None):
+        got = fast.analyze_faces(faces, [name], cam=cam)[0].models[name]
+        expected = plain.analyze_faces(faces, [name], cam=cam)[0].models[name]
+        assert got.top == expected.top and got.cam_class == expected.cam_class
+        assert max(abs(got.probs[c] - expected.probs[c]) for c in got.probs) <= PROB_TOLERANCE
+        if cam is not None:
+            assert np.abs(got.cam - expected.cam).max() <= CAM_TOLERANCE
+            assert got.occlusion is not None
+            assert max(abs(got.occlusion[r] - expected.occlusion[r]) for r in got.occlusion) <= PROB_TOLERANCE
+    assert used == [1, 4, 1]  # the CAM pass, the occlusion pass (four regions), the no-CAM pass
+
+
+@pytest.mark.skipif(not INSTALLED, reason="neither OpenVINO nor ONNX Runtime is installed")
+def test_concurrent_calls_share_one_runner(built_model: Callable[..., nn.Module], tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = inference_model(built_model, "resemotenet")
+    runner = TrunkRunner(model, runtime_under_test("resemotenet"), cache=tmp_path)
+    runner.build()
+    xs = [torch.randn(1 + i % 2, 3, 64, 64, generator=torch.Generator().manual_seed(i)) for i in range(6)]
+    xs = [x.contiguous(memory_format=torch.channels_last) for x in xs]
+    alone = [compute_cam(model, x, trunk=runner) for x in xs]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda x: compute_cam(model, x, trunk=runner), xs))
+    for a, b in zip(alone, together):
+        assert torch.equal(a.logits, b.logits) and np.array_equal(a.cams, b.cams)
