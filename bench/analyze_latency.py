@@ -6,12 +6,15 @@ For one face (scikit-image's ``astronaut``, detected once before any timing) and
   memory format, one ``torch.no_grad()`` forward for the probabilities, then Grad-CAM exactly as
   pytorch-grad-cam's README shows it (``with GradCAM(...) as cam: cam(input_tensor=x, targets=[...])``);
 * B, ours: ``Analyzer(ModelZoo(<empty dir>)).analyze_faces([face], cam="gradcam", regions=False)``, the
-  fast CAM path doing A's work (probabilities and one Grad-CAM map per model);
+  fast CAM path doing A's work (probabilities and one Grad-CAM map per model), with each model's trunk in
+  the runtime ``fer.runtime`` picks for it (``FER_TRUNK_RUNTIME``, default ``auto``), once built: the
+  script waits for the builds (read from the disk cache after the first run) and reports their time;
+* B0, the same all in torch (``ModelZoo(..., trunk_runtime="off")``), side by side with B;
 * C, predictions only: ``analyze_faces([face], cam=None)``, what the webcam path runs;
 * D, the app's default: ``analyze_faces([face], cam="gradcam")``, B plus region shares, the models'
   agreement and the occlusion test by region (more work than A, so not part of the ratio).
 
-A, B, C and D run interleaved round by round in one process after a warm-up, so a busy neighbour slows
+A, B, B0, C and D run interleaved round by round in one process after a warm-up, so a busy neighbour slows
 all of them alike; we report medians and the median per-round ratio A/B. A's models are separate
 instances (same seed, same weights) so that the zoo's channels_last conversion cannot touch them.
 Untrained weights: latency does not depend on their values. Before timing, B's Grad-CAM maps are
@@ -85,6 +88,13 @@ def timed(fn, *args, **kwargs) -> float:  # noqa: ANN001
     start = time.perf_counter()
     fn(*args, **kwargs)
     return time.perf_counter() - start
+
+
+def timed_cpu(fn, *args, **kwargs) -> tuple[float, float]:  # noqa: ANN001
+    """Wall and process CPU seconds (all threads: torch's and the trunk runtime's), the steadier one under load."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start, time.process_time() - start_cpu
 
 
 def check_maps(names: list[str], models: dict[str, nn.Module], analyzer: Analyzer, face: Face) -> dict[str, dict]:
@@ -168,8 +178,26 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as empty:
         analyzer = Analyzer(ModelZoo(empty))  # no checkpoints: untrained weights, seed 0
+        torch_only = Analyzer(ModelZoo(empty, trunk_runtime="off"))
+        builds = {}
         for name in names:
-            analyzer.zoo.get(name)  # load outside the timing
+            runner = analyzer.zoo.get(name).trunk  # load outside the timing
+            torch_only.zoo.get(name)
+            if runner is not None:
+                runner.wait()
+                builds[name] = {
+                    "runtime": runner.runtime,
+                    "state": runner.state,
+                    "error": runner.error,
+                    "from_cache": runner.from_cache,
+                    "build_s": runner.build_s,
+                }
+        built = ", ".join(
+            f"{n} in {b['runtime']} ({b['state']}, {'read from the cache' if b['from_cache'] else 'exported'}"
+            + (f", {b['build_s']:.1f} s)" if b["build_s"] is not None else ")")
+            for n, b in builds.items()
+        )
+        print(f"trunks: {built or 'all in torch'}")
         if args.busy:
             busy = busy_vs_idle(analyzer, face, names, args.rounds, args.warmup)
             print(
@@ -192,47 +220,72 @@ def main() -> None:
 
         a_model: dict[str, list[float]] = {n: [] for n in names}
         b_model: dict[str, list[float]] = {n: [] for n in names}
+        b0_model: dict[str, list[float]] = {n: [] for n in names}
+        b0_all: list[float] = []
+        cpu = {k: {"B": [], "B0": []} for k in [*names, "all"]}  # process CPU seconds per call
         c_model: dict[str, list[float]] = {n: [] for n in names}
         a_all, b_all, c_all, d_all, ratios = [], [], [], [], []
         for r in range(args.warmup + args.rounds):
             # Interleaved: a busy neighbour slows A, B and C alike. The whole-analysis calls first,
             # then each model alone (A is a per-model loop anyway, so its total is the sum).
             a_times = {n: timed(baseline, models_a[n], face) for n in names}
-            b = timed(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
+            b, b_cpu = timed_cpu(analyzer.analyze_faces, [face], names, cam="gradcam", regions=False)
+            b0, b0_cpu = timed_cpu(torch_only.analyze_faces, [face], names, cam="gradcam", regions=False)
             c = timed(analyzer.analyze_faces, [face], names, cam=None)
             d = timed(analyzer.analyze_faces, [face], names, cam="gradcam")
-            b_times = {n: timed(analyzer.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b_both = {n: timed_cpu(analyzer.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b0_both = {n: timed_cpu(torch_only.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+            b_times, b0_times = {n: t[0] for n, t in b_both.items()}, {n: t[0] for n, t in b0_both.items()}
             c_times = {n: timed(analyzer.analyze_faces, [face], [n], cam=None) for n in names}
             if r < args.warmup:
                 continue
             a = sum(a_times.values())
             a_all.append(a)
             b_all.append(b)
+            b0_all.append(b0)
+            cpu["all"]["B"].append(b_cpu)
+            cpu["all"]["B0"].append(b0_cpu)
             c_all.append(c)
             d_all.append(d)
             ratios.append(a / b)
             for n in names:
                 a_model[n].append(a_times[n])
                 b_model[n].append(b_times[n])
+                b0_model[n].append(b0_times[n])
+                cpu[n]["B"].append(b_both[n][1])
+                cpu[n]["B0"].append(b0_both[n][1])
                 c_model[n].append(c_times[n])
 
     ratio = median(ratios)
     met = ratio >= RATIO_GOAL
-    print(f"\n{'model':<20} {'A baseline s':>13} {'B ours s':>9} {'A/B':>6} {'C no CAM s':>11}")
+    b0_ratios = [b0 / b for b0, b in zip(b0_all, b_all)]
+    print(
+        f"\n{'model':<20} {'A baseline s':>13} {'B ours s':>9} {'A/B':>6} {'B0 torch s':>11} {'B0/B':>6} "
+        f"{'C no CAM s':>11}"
+    )
     for n in names:
         per_round = [a / b for a, b in zip(a_model[n], b_model[n])]
+        per_round0 = [b0 / b for b0, b in zip(b0_model[n], b_model[n])]
         print(
             f"{n:<20} {median(a_model[n]):>13.3f} {median(b_model[n]):>9.3f} {median(per_round):>5.2f}x "
-            f"{median(c_model[n]):>11.3f}"
+            f"{median(b0_model[n]):>11.3f} {median(per_round0):>5.2f}x {median(c_model[n]):>11.3f}"
         )
     print(
         f"{'all four (one call)':<20} {median(a_all):>13.3f} {median(b_all):>9.3f} {ratio:>5.2f}x "
-        f"{median(c_all):>11.3f}"
+        f"{median(b0_all):>11.3f} {median(b0_ratios):>5.2f}x {median(c_all):>11.3f}"
     )
     print(
         f"\nA/B median of per-round ratios: {ratio:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in ratios)}); "
         f"goal >= {RATIO_GOAL:g}x: {'MET' if met else 'NOT MET'}"
     )
+    print(
+        f"A/B0 (all in torch): {median([a / b0 for a, b0 in zip(a_all, b0_all)]):.2f}x; "
+        f"the trunk runtimes make B {median(b0_ratios):.2f}x faster than B0"
+    )
+    cpu_ratio = {k: median([o / b for o, b in zip(v["B0"], v["B"])]) for k, v in cpu.items()}
+    print("process CPU time per call, B vs B0 (median of per-round ratios; steadier than wall time under load):")
+    for k, v in cpu.items():
+        print(f"  {k:<20} B {median(v['B']):.3f} s, B0 {median(v['B0']):.3f} s, B0/B {cpu_ratio[k]:.2f}x")
     print(f"C (no CAM) vs B: CAMs add {median(b_all) - median(c_all):.3f} s to the four-model analysis")
     print(
         f"D, the app's default (B + regions, agreement, occlusion): {median(d_all):.3f} s "
@@ -251,14 +304,31 @@ def main() -> None:
                 "python": platform.python_version(),
                 "face_box": list(face.box),
             },
-            "median_s": {"A": median(a_all), "B": median(b_all), "C": median(c_all), "D": median(d_all)},
+            "median_s": {
+                "A": median(a_all),
+                "B": median(b_all),
+                "B0": median(b0_all),
+                "C": median(c_all),
+                "D": median(d_all),
+            },
+            "trunks": builds,
+            "cpu_s": {
+                k: {"B": median(v["B"]), "B0": median(v["B0"]), "ratio_b0_over_b": cpu_ratio[k]} for k, v in cpu.items()
+            },
+            "ratio_b0_over_b": median(b0_ratios),
             "ratio_a_over_b": ratio,
             "ratio_goal": RATIO_GOAL,
             "goal_met": met,
             "per_model_median_s": {
-                n: {"A": median(a_model[n]), "B": median(b_model[n]), "C": median(c_model[n])} for n in names
+                n: {
+                    "A": median(a_model[n]),
+                    "B": median(b_model[n]),
+                    "B0": median(b0_model[n]),
+                    "C": median(c_model[n]),
+                }
+                for n in names
             },
-            "rounds_s": {"A": a_all, "B": b_all, "C": c_all, "D": d_all, "ratio": ratios},
+            "rounds_s": {"A": a_all, "B": b_all, "B0": b0_all, "C": c_all, "D": d_all, "ratio": ratios},
             "per_model_rounds_s": {n: {"A": a_model[n], "B": b_model[n], "C": c_model[n]} for n in names},
             "cam_check": checks,
         }

@@ -144,10 +144,10 @@ class Analyzer:
         maps: np.ndarray | None = None
         explained: list[int | None] = [None] * len(faces)
         if cam is None:
-            with torch.inference_mode():
-                logits = model(x)
+            logits = loaded.logits(x)
         else:
-            result = compute_cam(model, x, cam, targets=classes.index(target) if target else None, layer=layer)
+            target_index = classes.index(target) if target else None
+            result = compute_cam(model, x, cam, targets=target_index, layer=layer, trunk=loaded.trunk)
             logits, maps, explained = result.logits, result.cams, result.targets
         temperature = loaded.temperature or 1.0  # a calibrated checkpoint: probabilities of logits / T
         probs = (logits.float() / temperature).softmax(1).cpu().numpy()
@@ -170,6 +170,7 @@ class Analyzer:
                     regions=REGIONS,
                     baseline=[float(probs[i, explained[i]]) for i in with_landmarks],
                     temperature=temperature,
+                    forward=loaded.logits,
                 )
                 for i, drop in zip(with_landmarks, drops):
                     occluded[i] = drop

@@ -21,6 +21,7 @@ from fer.checkpoints import META_FILE, WEIGHTS_FILE, CheckpointError, load_check
 from fer.fold_batchnorm import fold_batchnorm
 from fer.labels import default_class_names
 from fer.registry import build_model, get_spec
+from fer.runtime.trunk import TrunkRunner, trunk_runner
 
 DEFAULT_ROOT = "checkpoints"
 
@@ -66,6 +67,16 @@ class LoadedModel:
     class_names: tuple[str, ...]
     note: str  # "trained on FER2013 (checkpoints/resemotenet)" or why the weights are untrained
     temperature: float | None = None  # the checkpoint's temperature scaling: probabilities are softmax(logits / T)
+    # The layers up to the CAM layer in another runtime, built in the background (fer.runtime); None: torch.
+    trunk: TrunkRunner | None = None
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's logits for ``x`` without autograd, through ``trunk`` once it is ready."""
+        out = self.trunk.logits(x) if self.trunk is not None else None
+        if out is None:
+            with torch.inference_mode():
+                out = self.model(x)
+        return out
 
 
 class ModelZoo:
@@ -75,9 +86,16 @@ class ModelZoo:
     checkpoint never raises; the model runs untrained and ``note`` says why.
     """
 
-    def __init__(self, root: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike | None = None,
+        device: str | torch.device = "cpu",
+        trunk_runtime: str | None = None,
+    ) -> None:
         self.root = checkpoint_root(root)
         self.device = torch.device(device)
+        # Who runs each model's trunk on the CPU: "auto", "off", "openvino", "onnxruntime"; None: FER_TRUNK_RUNTIME.
+        self.trunk_runtime = trunk_runtime
         self._models: dict[str, LoadedModel] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -107,13 +125,15 @@ class ModelZoo:
                 scaling = meta.get("temperature")  # checked by load_checkpoint: None or {"value": T, ...}
                 temperature = float(scaling["value"]) if scaling else None
                 calibrated = f", calibrated T={temperature:.2f}" if temperature is not None else ""
+                model = _for_inference(model)
                 return LoadedModel(
-                    _for_inference(model),
+                    model,
                     meta,
                     True,
                     tuple(meta["class_names"]),
                     f"trained{trained_on} ({where.source}){calibrated}",
                     temperature,
+                    trunk=self._trunk(model),
                 )
             except CheckpointError as exc:
                 note = f"untrained weights: {exc}"
@@ -122,13 +142,18 @@ class ModelZoo:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             model = build_model(name)
+        model = _for_inference(model.to(self.device))
         return LoadedModel(
-            _for_inference(model.to(self.device)),
+            model,
             {"model": name},
             False,
             default_class_names(model.head.out_features),
             note,
+            trunk=self._trunk(model),
         )
+
+    def _trunk(self, model: nn.Module) -> TrunkRunner | None:
+        return trunk_runner(model, setting=self.trunk_runtime) if self.device.type == "cpu" else None
 
 
 def _for_inference(model: nn.Module) -> nn.Module:

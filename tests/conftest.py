@@ -7,6 +7,9 @@ import os
 os.environ.setdefault("FER_OFFLINE", "1")  # never wait on a download in tests
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Models run in torch unless a test picks a trunk runtime (tests/test_trunk_runtime.py): no background
+# exports in every test that loads a model, nothing written to the user's cache.
+os.environ.setdefault("FER_TRUNK_RUNTIME", "off")
 
 import fer  # noqa: E402, F401  before torch: passive OpenMP waits, so this process and the app/train subprocesses share 2 cores well
 

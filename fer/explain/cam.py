@@ -15,8 +15,9 @@ from __future__ import annotations
 import copy
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ from torch import nn
 from fer.budget import check_budget
 from fer.explain.methods import FAST_METHODS, GRADIENT_FREE, cam_class
 from fer.registry import get_cam_target_layer
+
+if TYPE_CHECKING:
+    from fer.runtime.trunk import TrunkRunner
 
 Targets = Sequence[int | None] | int | None
 _LOCKS: weakref.WeakKeyDictionary[nn.Module, threading.RLock] = weakref.WeakKeyDictionary()
@@ -57,17 +61,24 @@ def compute_cam(
     method: str = "gradcam",
     targets: Sequence[int | None] | int | None = None,
     layer: str | None = None,
+    trunk: TrunkRunner | None = None,
 ) -> CamResult:
     """CAMs of ``model`` on the normalised batch ``x`` for ``targets`` (class indices; None: the top class).
 
-    ``layer`` names any submodule (default: the model's registered CAM target).
+    ``layer`` names any submodule (default: the model's registered CAM target). ``trunk``, when ready, runs
+    the layers up to the registered target in another runtime (``fer.runtime``); torch runs the rest.
     """
     cls = cam_class(method)
     target_layer = get_cam_target_layer(model, layer)
     check_budget()  # a time limit in force (fer.budget) is honoured before each map
     model.eval()
     if method in FAST_METHODS:
-        return _fast_cam(model, x, cls, target_layer, targets, needs_grad=method not in GRADIENT_FREE)
+        needs_grad = method not in GRADIENT_FREE
+        at_registered = layer is None or layer == model.spec.cam_target_layer
+        activation = trunk.run(x) if trunk is not None and at_registered else None
+        if activation is not None:
+            return _split_cam(model, trunk.split.tail, x, activation, cls, target_layer, targets, needs_grad)
+        return _fast_cam(model, x, cls, target_layer, targets, needs_grad=needs_grad)
     return _library_cam(model, x, cls, layer, targets)
 
 
@@ -173,6 +184,41 @@ def _fast_cam(
     finally:
         with model_lock(model):
             handle.remove()
+    return _cam_images(model, x, cls, layer, classes, activation, grads, logits)
+
+
+def _split_cam(
+    model: nn.Module,
+    tail: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    activation: torch.Tensor,
+    cls: type,
+    layer: nn.Module,
+    targets: Targets,
+    needs_grad: bool,
+) -> CamResult:
+    """``_fast_cam`` with the target layer's activation already computed (by another runtime): only the tail runs."""
+    activation = activation.detach().requires_grad_(needs_grad)
+    grads = None
+    with torch.set_grad_enabled(needs_grad):
+        logits = tail(activation.clone())  # a clone, as in _Capture: in-place ops downstream keep the leaf intact
+        classes = _resolve_targets(targets, logits)
+        if needs_grad:
+            score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
+            (grads,) = torch.autograd.grad(score, activation)
+    return _cam_images(model, x, cls, layer, classes, activation, grads, logits)
+
+
+def _cam_images(
+    model: nn.Module,
+    x: torch.Tensor,
+    cls: type,
+    layer: nn.Module,
+    classes: list[int],
+    activation: torch.Tensor,
+    grads: torch.Tensor | None,
+    logits: torch.Tensor,
+) -> CamResult:
     method = cls(model=model, target_layers=[])  # no layers: no hooks; we only borrow its get_cam_image
     acts = activation.detach().cpu().numpy()
     grads_np = grads.cpu().numpy() if grads is not None else None

@@ -8,7 +8,7 @@ On a CPU each occluded image costs about one forward pass, so fewer regions cost
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ def occlusion_drops(
     regions: Sequence[str] | None = None,
     baseline: Sequence[float] | None = None,
     temperature: float = 1.0,
+    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> list[dict[str, float]]:
     """Per face, region -> drop of the probability of class ``targets[i]`` when the region is greyed out.
 
@@ -36,6 +37,8 @@ def occlusion_drops(
     ``baseline``: each face's probability of its target without occlusion, when already known; otherwise
     the unoccluded faces go in the batch too. A positive drop means the region helped the class.
     ``temperature``: probabilities are ``softmax(logits / temperature)`` (a calibrated checkpoint's T).
+    ``forward``: what computes the logits of a batch instead of ``model`` (e.g. ``LoadedModel.logits``, whose
+    trunk may run in another runtime).
     """
     if len(masks) != len(x) or len(targets) != len(x) or (baseline is not None and len(baseline) != len(x)):
         raise ValueError(f"{len(x)} faces but {len(masks)} mask sets and {len(targets)} targets (or baselines)")
@@ -56,8 +59,9 @@ def occlusion_drops(
         m = torch.from_numpy(m).to(device=x.device, dtype=x.dtype).unsqueeze(2)  # (n, R, 1, H, W)
         occluded = chunk[:, None] * (1 - m) + grey * m
         batch = (torch.cat([chunk[:, None], occluded], 1) if with_baseline else occluded).flatten(0, 1)
+        batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            probs = model(batch.contiguous(memory_format=torch.channels_last)).float().div(temperature).softmax(1)
+            probs = (forward(batch) if forward is not None else model(batch)).float().div(temperature).softmax(1)
         probs = probs.view(len(chunk), per_face, -1).cpu().numpy()
         for i, target in enumerate(targets[start : start + faces_per_pass]):
             p = probs[i, :, target]
