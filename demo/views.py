@@ -59,11 +59,19 @@ def model_caption(name: str, trained: bool, extra: str = "") -> str:
     return f"{spec.display_name}{state}{extra}"
 
 
-def source_and_model(default_model: str = "resemotenet") -> tuple[gr.Radio, gr.Dropdown]:
-    """The controls the artifact tabs share: which evaluation data, which model."""
-    source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
+def source_and_model(default_model: str = "resemotenet", tab: str = "") -> tuple[gr.Radio, gr.Dropdown]:
+    """The controls the artifact tabs share: which evaluation data, which model (elem_ids ``{tab}-source``...)."""
+    source = gr.Radio(
+        [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
+        value=CHECKPOINT_SOURCE,
+        label="Evaluation data",
+        elem_id=f"{tab}-source" if tab else None,
+    )
     model = gr.Dropdown(
-        [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value=default_model, label="Model"
+        [(fer.get_spec(m).display_name, m) for m in fer.list_models()],
+        value=default_model,
+        label="Model",
+        elem_id=f"{tab}-model" if tab else None,
     )
     return source, model
 

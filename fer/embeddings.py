@@ -292,6 +292,7 @@ def embedding_figure(
         )
     fig.update_layout(
         dragmode="lasso",
+        showlegend=True,  # plotly hides a one-entry legend; one predicted class still needs naming
         height=520,
         legend={"title": {"text": title}, "itemsizing": "constant"},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},

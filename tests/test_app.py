@@ -143,7 +143,7 @@ def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> No
     assert table.shape == (7, 8) and table.iloc[:, 1:].to_numpy().sum() == 70
     assert "chance 14.3%" in note and "Weights: trained" in note  # the accuracy beside its baselines
     styled = confusion.heat(table).to_html()
-    assert "background-color: rgb(8,81,156)" in styled  # the largest cell is the darkest: one matrix, a heatmap
+    assert "background-color: rgb(66,146,198)" in styled  # the largest cell is the darkest: one matrix, a heatmap
     row = int(np.argmax(table.iloc[:, 1:].to_numpy().max(1)))
     col = int(np.argmax(table.iloc[row, 1:].to_numpy())) + 1
 
@@ -153,8 +153,7 @@ def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> No
     gallery, shown, text = confusion.cell_faces(studio, CHECKPOINT_SOURCE, {}, "resemotenet", Evt())
     assert len(gallery) == table.iloc[row, col] == len(shown)
     names = list(table.columns[1:])
-    assert gallery[0][1].startswith(f"true {names[row]} / predicted {names[col - 1]} / ")
-    assert gallery[0][1].endswith("%")  # the caption is labels and confidence, not a path
+    assert gallery[0][1].endswith(f"% · true {names[row]} / predicted {names[col - 1]}")  # not a path
     frame, note = embeddings.embedding_frame(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", "correct?")
     assert len(frame) == 70 and set(frame["color"]) <= {"correct", "wrong"}
     missing = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "psa_resnet50", "raw")
@@ -165,7 +164,7 @@ def test_embedding_map_has_a_legend_per_group_in_every_colouring(studio: Studio)
     """Each colouring is a legend entry per class (or correct/wrong) holding all 70 points, after any other."""
     names = [str(c) for c in studio.artifact("resemotenet").arrays["class_names"]]
     for color in ("true label", "predicted label", "correct?", "true label"):
-        plot, note, frame, gallery, selected, hovered = embeddings.show(
+        plot, note, frame, gallery, selected, hovered, hover_note = embeddings.show(
             studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", color
         )
         fig = plot["value"]
@@ -175,11 +174,13 @@ def test_embedding_map_has_a_legend_per_group_in_every_colouring(studio: Studio)
         assert legend == [g for g in expected if (frame["color"] == g).any()]
         assert fig.layout.legend.title.text == color and fig.layout.dragmode == "lasso"
         assert "%{customdata[4]}" in fig.data[0].hovertemplate and fig.data[0].customdata[0][4].endswith("%")
-        assert (gallery, selected, hovered) == ([], "", None)  # a new plot clears the old selection
+        assert (gallery, selected, hovered, hover_note) == ([], "", None, "")  # a new plot clears the old selection
     rows = frame["row"][frame["correct?"] == "wrong"].tolist()[:5]
     gallery, text = embeddings.faces_selected(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", rows)
     assert len(gallery) == len(rows) and f"{len(rows)} faces selected, {len(rows)} of them misclassified" in text
     assert embeddings.faces_selected(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", []) == ([], "")
+    face, caption = embeddings.face_at(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", rows[0])
+    assert face.shape[:2] == (embeddings.HOVER_SIZE,) * 2 and "predicted" in caption
 
 
 def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:

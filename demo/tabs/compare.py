@@ -120,7 +120,12 @@ def reliability_figure(studio: Studio, source: str, uploads: dict) -> go.Figure 
 def build(studio: Studio, shared: dict[str, Any]) -> gr.Tab:
     uploads = shared["uploads"]
     with gr.Row():
-        source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
+        source = gr.Radio(
+            [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
+            value=CHECKPOINT_SOURCE,
+            label="Evaluation data",
+            elem_id="compare-source",
+        )
         measure = gr.Button("Measure CPU latency (loads all four models)")
     shared.setdefault("sources", []).append((source, None))
     table = gr.Dataframe(

@@ -22,17 +22,16 @@ CORNER = "true \\ predicted"
 
 
 def heat(table: pd.DataFrame) -> Any:
-    """The matrix as a heatmap table: each count's cell shaded from white to blue by its share of the largest
-    (with white text on the dark cells); the class-name column plain. Cells stay clickable."""
+    """The matrix as a heatmap table: each count's cell shaded from white to mid-blue by its share of the largest
+    (black text stays readable on every shade, even on Gradio's white selected cell); class names in bold."""
     values = table.iloc[:, 1:].to_numpy(dtype=float)
     scale = values / values.max() if values.max() > 0 else values
 
     def shade(frame: pd.DataFrame) -> pd.DataFrame:
         css = pd.DataFrame("", index=frame.index, columns=frame.columns)
         for (i, j), v in np.ndenumerate(scale):
-            r, g, b = (round(255 + (c - 255) * v) for c in (8, 81, 156))  # white to a dark blue
-            text = "white" if v > 0.5 else "black"
-            css.iloc[i, j + 1] = f"background-color: rgb({r},{g},{b}); color: {text}; cursor: pointer"
+            r, g, b = (round(255 + (c - 255) * v) for c in (66, 146, 198))  # white to a blue 6:1 against black
+            css.iloc[i, j + 1] = f"background-color: rgb({r},{g},{b}); color: black; cursor: pointer"
         css.iloc[:, 0] = "font-weight: bold"
         return css
 
@@ -69,7 +68,8 @@ def cell_faces(studio: Studio, source: str, uploads: dict, model: str, evt: gr.S
     idx = idx[art.arrays["probs"][idx, p].argsort()[::-1]]  # most confident first
     shown = idx[:MAX_GALLERY]
     gallery = [
-        (art.arrays["thumbnails"][i], f"true {names[t]} / predicted {names[p]} / {art.arrays['probs'][i, p]:.0%}")
+        # The confidence first: a narrow caption is cut at its end, and in one cell only the confidence differs.
+        (art.arrays["thumbnails"][i], f"{art.arrays['probs'][i, p]:.0%} · true {names[t]} / predicted {names[p]}")
         for i in shown
     ]
     return (
@@ -98,7 +98,7 @@ def explain_cell_face(studio: Studio, source: str, uploads: dict, model: str, sh
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source, model = source_and_model()
+        source, model = source_and_model(tab="confusion")
         norm = gr.Radio(list(NORMALIZATIONS), value="raw", label="Values")
     shared.setdefault("sources", []).append((source, model))
     show = gr.Button("Show", variant="primary")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from fer.embeddings import embedding_figure
 COLOR_BY = ["true label", "predicted label", "correct?"]
 COLUMN = {"true label": "true", "predicted label": "predicted", "correct?": "correct?"}
 MAX_GALLERY = 60
+HOVER_SIZE = 160
 SELECT_HINT = "Draw a lasso (or pick the box in the plot's toolbar) around points to see their faces."
 
 
@@ -63,9 +65,9 @@ def figure(frame: pd.DataFrame, color: str, class_names: list[str]) -> Any:
 
 
 def show(studio: Studio, source: str, uploads: dict, model: str, method: str, color: str) -> tuple:
-    """Plot, note, frame state, and the selection cleared (gallery, its note, the hovered face)."""
+    """Plot, note, frame state, and the selection cleared (gallery, its note, the hovered face and its caption)."""
     frame, note = embedding_frame(studio, source, uploads, model, method, color)
-    cleared = ([], "", None)
+    cleared = ([], "", None, "")
     if frame is None:
         return gr.update(value=None, visible=False), note, None, *cleared
     names = [str(c) for c in studio.artifact(model, source, uploads).arrays["class_names"]]
@@ -81,7 +83,7 @@ def faces_selected(
     picked = frame[frame["row"].isin([int(r) for r in rows])].sort_values("confidence", ascending=False)
     thumbs = studio.artifact(model, source, uploads).arrays["thumbnails"]
     gallery = [
-        (thumbs[r.row], f"true {r.true} / predicted {r.predicted} / {r.confidence:.0%}")
+        (thumbs[r.row], f"{r.confidence:.0%} · true {r.true} / predicted {r.predicted}")
         for r in picked.head(MAX_GALLERY).itertuples()
     ]
     wrong = int((picked["correct?"] == "wrong").sum())
@@ -90,36 +92,40 @@ def faces_selected(
     )
 
 
-def face_at(studio: Studio, frame: pd.DataFrame | None, source: str, uploads: dict, model: str, row: Any) -> Any:
-    """The face under the pointer, enlarged, with its labels."""
+def face_at(
+    studio: Studio, frame: pd.DataFrame | None, source: str, uploads: dict, model: str, row: Any
+) -> tuple[np.ndarray | None, str]:
+    """The face under the pointer, enlarged to ``HOVER_SIZE`` px, and its labels."""
     if frame is None or not isinstance(row, int) or not 0 <= row < len(frame):
-        return None
+        return None, ""
     r = frame.iloc[row]
     thumb = studio.artifact(model, source, uploads).arrays["thumbnails"][row]
-    caption = f"{r['id']}: true {r['true']} / predicted {r['predicted']} / {r['confidence']:.0%}"
-    return gr.update(value=thumb, label=caption)
+    big = cv2.resize(thumb, (HOVER_SIZE, HOVER_SIZE), interpolation=cv2.INTER_CUBIC)
+    return big, f"`{r['id']}`  \ntrue **{r['true']}**, predicted **{r['predicted']}** ({r['confidence']:.0%})"
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source, model = source_and_model()
-        method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method")
-        color = gr.Radio(COLOR_BY, value="true label", label="Colour by")
+        source, model = source_and_model(tab="embeddings")
+        method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method", elem_id="embeddings-method")
+        color = gr.Radio(COLOR_BY, value="true label", label="Colour by", elem_id="embeddings-colour")
     shared.setdefault("sources", []).append((source, model))
     show_button = gr.Button("Show", variant="primary")
     note = gr.Markdown(elem_id="embedding-note")
     with gr.Row():
         plot = gr.Plot(label="Features the last linear layer sees", elem_id="embedding-plot", visible=False, scale=4)
-        hovered = gr.Image(
-            label="Face under the pointer", interactive=False, height=200, scale=1, elem_id="embedding-hover"
-        )
+        with gr.Column(scale=1, min_width=180):
+            hovered = gr.Image(
+                label="Face under the pointer", interactive=False, height=HOVER_SIZE + 40, elem_id="embedding-hover"
+            )
+            hover_note = gr.Markdown(elem_id="embedding-hover-note")
     bridge = plotly_bridge("embedding-plot")
     frame = gr.State(None)
     selected = gr.Markdown(elem_id="embedding-selected")
-    gallery = gr.Gallery(label="Selected faces", columns=10, height="auto", elem_id="embedding-gallery")
+    gallery = gr.Gallery(label="Selected faces", columns=8, height="auto", elem_id="embedding-gallery")
     inputs = [source, uploads, model, method, color]
-    outputs = [plot, note, frame, gallery, selected, hovered]
+    outputs = [plot, note, frame, gallery, selected, hovered, hover_note]
 
     def on_show(*args: Any) -> tuple:
         return show(studio, *args)
@@ -133,7 +139,7 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         if f is None:
             return tuple(gr.skip() for _ in outputs)
         hidden = gr.update(value=None, visible=False)
-        return hidden, "Press **Show** to draw the map for this choice.", None, [], "", None
+        return hidden, "Press **Show** to draw the map for this choice.", None, [], "", None, ""
 
     show_button.click(on_show, inputs, outputs, api_name=False, concurrency_limit=2)
     color.change(on_color, [frame, *inputs], outputs, api_name=False, concurrency_limit=2, trigger_mode="always_last")
@@ -143,14 +149,14 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
     def on_select(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.SelectData) -> tuple:
         return faces_selected(studio, f, s, u, m, evt.index)
 
-    def on_hover(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.EventData) -> Any:
+    def on_hover(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.EventData) -> tuple:
         return face_at(studio, f, s, u, m, evt.index)
 
     bridge.select(on_select, [frame, source, uploads, model], [gallery, selected], api_name=False)
     bridge.hover(
         on_hover,
         [frame, source, uploads, model],
-        hovered,
+        [hovered, hover_note],
         api_name=False,
         trigger_mode="always_last",
         show_progress="hidden",

@@ -94,11 +94,11 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         f"compression; the whole evaluation stops after {EVALUATE_TIME_LIMIT_S / 60:.0f} minutes or when you "
         "leave the page. Results are kept for your session only."
     )
-    upload = gr.File(label="Zip of labelled folders", file_types=[".zip"], type="filepath")
+    upload = gr.File(label="Zip of labelled folders", file_types=[".zip"], type="filepath", elem_id="evaluate-upload")
     skip = gr.Checkbox(value=True, label="Skip unreadable files (and list them) instead of stopping")
     run = gr.Button("Evaluate the four models", variant="primary")
     table = gr.Dataframe(label="Results", interactive=False, visible=False, elem_id="evaluate-results")
-    note = gr.Markdown()
+    note = gr.Markdown(elem_id="evaluate-note")
     # The artifact tabs' (source, model) controls: after an evaluation each opens on data it can show.
     sources = shared.get("sources", [])
     radios, models = [s for s, _ in sources], [m for _, m in sources if m is not None]
