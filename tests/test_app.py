@@ -160,6 +160,17 @@ def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> No
     assert missing[0] is None and "Evaluate your data" in missing[1]
 
 
+def test_compare_says_what_is_missing_and_which_weights_are_trained(studio: Studio) -> None:
+    # No uploaded data: no empty tables, the tab shows a message instead.
+    assert compare.f1_table(studio, UPLOAD_SOURCE, {}) is None
+    assert compare.agreement_table(studio, UPLOAD_SOURCE, {}) is None
+    table = compare.model_table(studio, CHECKPOINT_SOURCE, {})
+    weights = dict(zip(table["model"].str.split(" ").str[0], table["weights"]))
+    assert weights["ResEmoteNet"] == "trained" and weights["PSA-ResNet50"] == "⚠️ untrained"
+    assert table["measured accuracy"].str.contains("chance").sum() == 2  # the two models with an evaluation
+    assert len(table.columns) == len(compare.MODEL_TABLE_WIDTHS)
+
+
 def test_embedding_map_has_a_legend_per_group_in_every_colouring(studio: Studio) -> None:
     """Each colouring is a legend entry per class (or correct/wrong) holding all 70 points, after any other."""
     names = [str(c) for c in studio.artifact("resemotenet").arrays["class_names"]]

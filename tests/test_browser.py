@@ -153,6 +153,12 @@ def test_embeddings_legend_every_colouring_and_box_selection(page) -> None:  # n
 def test_compare_and_about_tabs(page) -> None:  # noqa: ANN001
     tab(page, "Compare models")
     page.get_by_text("GMACs").first.wait_for()
+    # The model table fits the page: no horizontal scroll, no header squeezed to one letter per line.
+    table = page.locator("#compare-models")
+    assert table.evaluate("t => t.getBoundingClientRect().right") <= page.viewport_size["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    header = table.get_by_text("CPU ms").first.bounding_box()
+    assert header["width"] > header["height"]
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
     tab(page, "About")
     page.get_by_text("Reported versus reproduced").wait_for()

@@ -32,7 +32,7 @@ def model_table(studio: Studio, source: str, uploads: dict, measure: bool = Fals
         trained = art.trained if art else studio.zoo.get(name).trained
         rows.append(
             {
-                "model": f"{spec.display_name} ({spec.paper.authors}, {spec.paper.year or 'n.d.'})",
+                "model": f"{spec.display_name} ({first_author(spec.paper.authors)}, {spec.paper.year or 'n.d.'})",
                 "weights": "trained" if trained else "⚠️ untrained",
                 "params (M)": round(stats["params_m"], 1),
                 "GMACs": round(stats["gmacs"], 2),
@@ -44,6 +44,12 @@ def model_table(studio: Studio, source: str, uploads: dict, measure: bool = Fals
             }
         )
     return pd.DataFrame(rows)
+
+
+def first_author(authors: str) -> str:
+    """'A. K. Roy et al.' for 'A. K. Roy, H. K. Kathania, ...': the full list made the table wider than the page."""
+    names = [a.strip() for a in authors.split(",") if a.strip()]
+    return names[0] + (" et al." if len(names) > 1 else "") if names else "?"
 
 
 # Widths that fit 1440 px (and never squeeze a header to one letter per line).

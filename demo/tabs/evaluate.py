@@ -80,7 +80,7 @@ def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) ->
                 "accuracy": f"{metrics['accuracy']:.2%}",
                 "macro-F1": round(metrics["macro_f1"], 3),
                 "faces": metrics["n_samples"],
-                "weights": "trained" if loaded.trained else "untrained",
+                "weights": "trained" if loaded.trained else "⚠️ untrained",
             }
         )
     return new, rows
