@@ -79,9 +79,8 @@ def source_and_model(default_model: str = "resemotenet", tab: str = "") -> tuple
 def accuracy_text(art: Artifact) -> str:
     """'41.4% (chance 14.3%, majority class neutral 25.7%)': an accuracy beside what it must beat."""
     b = art.baselines
-    return (
-        f"{art.metrics['accuracy']:.1%} (chance {b['chance']:.1%}, always '{b['majority_class']}' {b['majority']:.1%})"
-    )
+    majority = f"majority class {b['majority_class']} {b['majority']:.1%}"
+    return f"{art.metrics['accuracy']:.1%} (chance {b['chance']:.1%}, {majority})"
 
 
 def weights_note(art: Artifact) -> str:
