@@ -20,7 +20,7 @@ import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
 from fer.checkpoints import inspect_checkpoint
 from fer.embeddings import EmbeddingCache, warm_up_umap
-from fer.evaluation import load_artifact
+from fer.evaluation import baselines, load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
 from fer.explain.cam import score_cam_passes
 from fer.explain.dataset_view import PER_CLASS as DATASET_VIEW_PER_CLASS
@@ -47,6 +47,16 @@ class Artifact:
     def label(self) -> str:
         m = self.metrics
         return f"{m.get('dataset', '?')} {m.get('split', '?')}, {m['n_samples']} faces"
+
+    @property
+    def trained(self) -> bool:
+        """Whether the weights behind it were trained: train.py's artifacts are; an upload's says (``trained``)."""
+        return bool(self.metrics.get("trained", True))
+
+    @property
+    def baselines(self) -> dict[str, Any]:
+        """Chance and majority-class accuracy on the artifact's data (what its accuracy must beat)."""
+        return baselines(self.arrays["y_true"], [str(c) for c in self.arrays["class_names"]])
 
 
 class Studio:
@@ -143,6 +153,16 @@ class Studio:
     def artifacts(self, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> dict[str, Artifact]:
         found = {name: self.artifact(name, source, uploads) for name in fer.list_models()}
         return {k: v for k, v in found.items() if v is not None}
+
+    def default_source(self, uploads: dict | None, model: str | None = None) -> str:
+        """The evaluation data a tab should open on: the trained checkpoints' when they have an artifact (for
+        ``model``, or any model), else this session's uploaded data when it has one, else the checkpoints'."""
+        names = [model] if model else fer.list_models()
+        if any(self.artifact(n, CHECKPOINT_SOURCE) for n in names):
+            return CHECKPOINT_SOURCE
+        if any(self.artifact(n, UPLOAD_SOURCE, uploads) for n in names):
+            return UPLOAD_SOURCE
+        return CHECKPOINT_SOURCE
 
     # --- Score-CAM's cost -------------------------------------------------------------------------------------
     def score_cam_seconds(self, model: str) -> float:

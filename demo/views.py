@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 
 import fer
-from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE
+from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact
 from fer.explain.overlay import overlay_on_crop
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
 from fer.faces import Face
@@ -60,13 +60,71 @@ def model_caption(name: str, trained: bool, extra: str = "") -> str:
     return f"{spec.display_name}{state}{extra}"
 
 
-def source_and_model(default_model: str = "resemotenet") -> tuple[gr.Radio, gr.Dropdown]:
-    """The controls the artifact tabs share: which evaluation data, which model."""
-    source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
+def source_and_model(default_model: str = "resemotenet", tab: str = "") -> tuple[gr.Radio, gr.Dropdown]:
+    """The controls the artifact tabs share: which evaluation data, which model (elem_ids ``{tab}-source``...)."""
+    source = gr.Radio(
+        [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
+        value=CHECKPOINT_SOURCE,
+        label="Evaluation data",
+        elem_id=f"{tab}-source" if tab else None,
+    )
     model = gr.Dropdown(
-        [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value=default_model, label="Model"
+        [(fer.get_spec(m).display_name, m) for m in fer.list_models()],
+        value=default_model,
+        label="Model",
+        elem_id=f"{tab}-model" if tab else None,
     )
     return source, model
+
+
+def accuracy_text(art: Artifact) -> str:
+    """'41.4% (chance 14.3%, majority class neutral 25.7%)': an accuracy beside what it must beat."""
+    b = art.baselines
+    majority = f"majority class {b['majority_class']} {b['majority']:.1%}"
+    return f"{art.metrics['accuracy']:.1%} (chance {b['chance']:.1%}, {majority})"
+
+
+def weights_note(art: Artifact) -> str:
+    """Whether the outputs built on ``art`` come from trained weights: a warning when not."""
+    if art.trained:
+        return "Weights: trained."
+    return "⚠️ **Untrained weights**: these predictions are random, not what the model learns."
+
+
+def empty_state(what: str, source: str) -> str:
+    """The message an artifact tab shows instead of an empty table or plot: what is missing, what to do next."""
+    if source == UPLOAD_SOURCE:
+        step = "upload a zip of labelled faces in the **Evaluate your data** tab first"
+    else:
+        step = (
+            "train one with `train.py` (it writes the evaluation next to the checkpoint), "
+            "or upload a zip of labelled faces in **Evaluate your data** and choose *your data* here"
+        )
+    return f"No evaluation results for {what} on *{source}* yet: {step}."
+
+
+# Plotly's selection and hover events, which gr.Plot does not forward, sent to Python: this empty gr.HTML finds
+# the plot's graph div (gr.Plot draws it with Plotly.react, so handlers survive updates; a re-mounted div is
+# hooked again) and triggers 'select' with the chosen points' customdata[0] (their rows) and 'hover' with one.
+_BRIDGE_JS = """
+const hook = () => {
+  const gd = document.querySelector('#PLOT .js-plotly-plot');
+  if (!gd || !gd.on || gd.__ferBridge) return;
+  gd.__ferBridge = true;
+  const rows = (e) => (e && e.points ? e.points.map((p) => parseInt(p.customdata[0])) : []);
+  gd.on('plotly_selected', (e) => { const r = rows(e); trigger('select', {index: r, value: r.length}); });
+  gd.on('plotly_deselect', () => trigger('select', {index: [], value: 0}));
+  gd.on('plotly_click', (e) => { const r = rows(e); if (r.length) trigger('click', {index: r[0], value: 1}); });
+  gd.on('plotly_hover', (e) => { const r = rows(e); if (r.length) trigger('hover', {index: r[0], value: 1}); });
+};
+setInterval(hook, 400);
+"""
+
+
+def plotly_bridge(plot_elem_id: str) -> gr.HTML:
+    """An invisible gr.HTML whose ``select`` (``evt.index``: list of rows), ``click`` and ``hover`` (``evt.index``:
+    one row) events report the plotly figure in the gr.Plot with ``elem_id=plot_elem_id``."""
+    return gr.HTML("", js_on_load=_BRIDGE_JS.replace("PLOT", plot_elem_id), elem_id=f"{plot_elem_id}-bridge")
 
 
 def region_bars(result: ModelResult) -> str:

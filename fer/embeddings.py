@@ -253,3 +253,57 @@ def _warm_up() -> None:
         log.exception("UMAP warm-up failed")
     finally:
         _warm_done.set()
+
+
+def embedding_figure(
+    coords: np.ndarray,
+    groups: Any,
+    hover: dict[str, Any],
+    order: list[str] | None = None,
+    title: str = "",
+) -> Any:
+    """A plotly scatter of a 2-D map with one trace per group, so the legend names every group (a class, or
+    correct/wrong) instead of a colour bar. ``hover``: per-point columns shown on hover (floats rounded to
+    2 places); ``order``: the legend's order (default: sorted). Each point's ``customdata[0]`` is its row
+    index, which a selection reports back. Box and lasso selection are on (lasso by default)."""
+    import plotly.graph_objects as go
+    from plotly.colors import qualitative
+
+    groups = np.asarray(groups).astype(str)
+    names = [g for g in (order or sorted(set(groups))) if (groups == g).any()]
+    palette = {"correct": "#1b7837", "wrong": "#c51b7d"}  # a colour-blind-safe pair for correct?
+    columns = list(hover)
+    values = [np.asarray(v) for v in hover.values()]
+    fig = go.Figure()
+    for i, name in enumerate(names):
+        rows = np.flatnonzero(groups == name)
+        custom = np.column_stack([rows, *[_rounded(v[rows]) for v in values]])
+        lines = "<br>".join(f"{c}: %{{customdata[{j + 1}]}}" for j, c in enumerate(columns))
+        fig.add_trace(
+            go.Scatter(
+                x=np.round(coords[rows, 0], 2),
+                y=np.round(coords[rows, 1], 2),
+                mode="markers",
+                name=name,
+                marker={"size": 7, "color": palette.get(name, qualitative.Plotly[i % len(qualitative.Plotly)])},
+                customdata=custom,
+                hovertemplate=f"{lines}<extra>{name}</extra>",
+            )
+        )
+    fig.update_layout(
+        dragmode="lasso",
+        showlegend=True,  # plotly hides a one-entry legend; one predicted class still needs naming
+        height=520,
+        legend={"title": {"text": title}, "itemsizing": "constant"},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"showticklabels": False, "title": None},  # t-SNE/UMAP axes have no units: only distances mean something
+        yaxis={"showticklabels": False, "title": None},
+    )
+    return fig
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """Floats as text with 2 decimals (tooltips showed raw float32s); everything else as text."""
+    if np.issubdtype(values.dtype, np.floating):
+        return np.char.mod("%.2f", values)
+    return values.astype(str)

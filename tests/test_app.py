@@ -139,8 +139,11 @@ def test_no_photo_and_no_face(studio: Studio) -> None:
 
 
 def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> None:
-    fig, table, note = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "raw")
+    table, note = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "raw")
     assert table.shape == (7, 8) and table.iloc[:, 1:].to_numpy().sum() == 70
+    assert "chance 14.3%" in note and "Weights: trained" in note  # the accuracy beside its baselines
+    styled = confusion.heat(table).to_html()
+    assert "background-color: rgb(66,146,198)" in styled  # the largest cell is the darkest: one matrix, a heatmap
     row = int(np.argmax(table.iloc[:, 1:].to_numpy().max(1)))
     col = int(np.argmax(table.iloc[row, 1:].to_numpy())) + 1
 
@@ -149,10 +152,46 @@ def test_confusion_cells_and_embeddings_read_the_artifacts(studio: Studio) -> No
 
     gallery, shown, text = confusion.cell_faces(studio, CHECKPOINT_SOURCE, {}, "resemotenet", Evt())
     assert len(gallery) == table.iloc[row, col] == len(shown)
-    frame, note, _ = embeddings.embedding_frame(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", "correct?")
+    names = list(table.columns[1:])
+    assert gallery[0][1].endswith(f"% · true {names[row]} / predicted {names[col - 1]}")  # not a path
+    frame, note = embeddings.embedding_frame(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", "correct?")
     assert len(frame) == 70 and set(frame["color"]) <= {"correct", "wrong"}
     missing = confusion.matrix(studio, CHECKPOINT_SOURCE, {}, "psa_resnet50", "raw")
-    assert missing[0] is None and "No evaluation artifact" in missing[2]
+    assert missing[0] is None and "Evaluate your data" in missing[1]
+
+
+def test_compare_says_what_is_missing_and_which_weights_are_trained(studio: Studio) -> None:
+    # No uploaded data: no empty tables, the tab shows a message instead.
+    assert compare.f1_table(studio, UPLOAD_SOURCE, {}) is None
+    assert compare.agreement_table(studio, UPLOAD_SOURCE, {}) is None
+    table = compare.model_table(studio, CHECKPOINT_SOURCE, {})
+    weights = dict(zip(table["model"].str.split(" ").str[0], table["weights"]))
+    assert weights["ResEmoteNet"] == "trained" and weights["PSA-ResNet50"] == "⚠️ untrained"
+    assert table["measured accuracy"].str.contains("chance").sum() == 2  # the two models with an evaluation
+    assert len(table.columns) == len(compare.MODEL_TABLE_WIDTHS)
+
+
+def test_embedding_map_has_a_legend_per_group_in_every_colouring(studio: Studio) -> None:
+    """Each colouring is a legend entry per class (or correct/wrong) holding all 70 points, after any other."""
+    names = [str(c) for c in studio.artifact("resemotenet").arrays["class_names"]]
+    for color in ("true label", "predicted label", "correct?", "true label"):
+        plot, note, frame, gallery, selected, hovered, hover_note = embeddings.show(
+            studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", color
+        )
+        fig = plot["value"]
+        legend = [trace.name for trace in fig.data]
+        assert sum(len(trace.x) for trace in fig.data) == 70
+        expected = ["correct", "wrong"] if color == "correct?" else names
+        assert legend == [g for g in expected if (frame["color"] == g).any()]
+        assert fig.layout.legend.title.text == color and fig.layout.dragmode == "lasso"
+        assert "%{customdata[4]}" in fig.data[0].hovertemplate and fig.data[0].customdata[0][4].endswith("%")
+        assert (gallery, selected, hovered, hover_note) == ([], "", None, "")  # a new plot clears the old selection
+    rows = frame["row"][frame["correct?"] == "wrong"].tolist()[:5]
+    gallery, text = embeddings.faces_selected(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", rows)
+    assert len(gallery) == len(rows) and f"{len(rows)} faces selected, {len(rows)} of them misclassified" in text
+    assert embeddings.faces_selected(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", []) == ([], "")
+    face, caption = embeddings.face_at(studio, frame, CHECKPOINT_SOURCE, {}, "resemotenet", rows[0])
+    assert face.shape[:2] == (embeddings.HOVER_SIZE,) * 2 and "predicted" in caption
 
 
 def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
@@ -175,6 +214,11 @@ def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
     uploads, table, note = evaluate.evaluate_upload(studio, str(zpath), {}, NoProgress())
     assert set(uploads) == set(MODEL_IDS) and len(table) == 4
     assert "Read 14 faces" in note
+    assert table["accuracy"].str.contains("chance 14.3%").all()  # every accuracy beside its baselines
+    # The checkpoints have ResEmoteNet's evaluation but not PSA-ResNet50's: that tab opens on the upload.
+    assert studio.default_source(uploads, "resemotenet") == CHECKPOINT_SOURCE
+    assert studio.default_source(uploads, "psa_resnet50") == UPLOAD_SOURCE
+    assert studio.default_source({}, "psa_resnet50") == CHECKPOINT_SOURCE
     tables = (
         compare.model_table(studio, UPLOAD_SOURCE, uploads),
         compare.agreement_table(studio, UPLOAD_SOURCE, uploads),

@@ -78,36 +78,101 @@ def test_explain_tab_shows_the_dataset_level_view(page) -> None:  # noqa: ANN001
     page.screenshot(path=str(SHOTS / "dataset_view.png"), full_page=True)
 
 
-def test_confusion_cell_shows_its_faces(page) -> None:  # noqa: ANN001
+def loaded(page, selector: str) -> None:  # noqa: ANN001
+    """Wait until the first row of images matched is decoded (a screenshot taken earlier shows empty frames;
+    images further down load lazily, only when scrolled to)."""
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s)].slice(0, 6).every(i => i.complete && i.naturalWidth > 0)",
+        arg=selector,
+    )
+
+
+def gallery_images(page, elem_id: str) -> int:  # noqa: ANN001
+    return page.locator(f"#{elem_id} img").count()
+
+
+def test_confusion_cell_shows_its_faces_and_a_new_show_clears_them(page) -> None:  # noqa: ANN001
     tab(page, "Confusion matrix")
     page.get_by_role("button", name="Show").last.click()
     table = page.locator("#confusion-table")
     table.get_by_text("true \\ predicted").wait_for()
+    assert page.locator("#confusion-note").get_by_text("chance 14.3%").count() == 1  # accuracy beside baselines
     cells = table.locator("[role=gridcell]")  # Gradio's virtual table: rows of 8 cells, the class name first
-    clicked = False
+    target = None
     for i in range(cells.count()):
         text = cells.nth(i).inner_text().strip()
         if text.isdigit() and int(text) > 0 and i % 8 != 0:
-            cells.nth(i).click()
-            clicked = True
+            target = cells.nth(i)
             break
-    assert clicked
+    assert target is not None
+    # One matrix: the cells are the heatmap (shaded by count), and clicking one drills down.
+    assert "rgb(" in target.evaluate("c => getComputedStyle(c.closest('td') || c).backgroundColor")
+    target.click()
     page.locator("#cell-gallery img").first.wait_for()
-    assert page.locator("#cell-gallery img").count() >= 1
+    assert gallery_images(page, "cell-gallery") >= 1
+    caption = page.locator("#cell-gallery").inner_text()
+    assert "true " in caption and "/ predicted " in caption and "%" in caption and ".png" not in caption
+    loaded(page, "#cell-gallery img")
     page.screenshot(path=str(SHOTS / "confusion.png"), full_page=True)
+    page.locator("#confusion-model input").click()  # another model: the old cell's faces go
+    page.get_by_role("option", name="Conv-cut").click()
+    page.locator("#cell-gallery img").first.wait_for(state="detached")
+    assert page.locator("#confusion-table").is_hidden()
 
 
-def test_embeddings_plot_appears(page) -> None:  # noqa: ANN001
+def plot_points(page) -> int:  # noqa: ANN001
+    return page.locator("#embedding-plot .scatterlayer .point").count()
+
+
+def wait_points(page, n: int) -> None:  # noqa: ANN001
+    page.wait_for_function("n => document.querySelectorAll('#embedding-plot .scatterlayer .point').length === n", arg=n)
+
+
+def test_embeddings_legend_every_colouring_and_box_selection(page) -> None:  # noqa: ANN001
     tab(page, "Embeddings")
     page.get_by_role("button", name="Show").nth(0).click()
     page.get_by_text("t-SNE of 70 faces").wait_for()
-    page.locator("#embedding-plot canvas, #embedding-plot svg").first.wait_for()
+    wait_points(page, 70)
+    legend = page.locator("#embedding-plot .legend")
+    assert "happy" in legend.text_content() and "color" not in legend.text_content()  # class names, not a colour bar
+    colour = page.locator("#embeddings-colour")
+    # The bug this guards: colouring by "correct?" after another colouring drew an empty plot.
+    for choice in ("predicted label", "correct?", "true label", "correct?"):
+        colour.get_by_label(choice, exact=True).check()
+        legend.get_by_text(choice).wait_for()  # the legend's title: the redraw arrived
+        wait_points(page, 70)
+    assert "wrong" in legend.text_content() or "correct" in legend.text_content()
+    # Hover a point: its face appears beside the plot.
+    box = page.locator("#embedding-plot .scatterlayer .point").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator("#embedding-hover img").wait_for()
+    # Box selection over the whole plot area picks every face.
+    page.locator("#embedding-plot .modebar-btn[data-title='Box Select']").click()
+    area = page.locator("#embedding-plot .nsewdrag").first.bounding_box()
+    page.mouse.move(area["x"] + 2, area["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2, steps=5)
+    page.mouse.move(area["x"] + area["width"] - 2, area["y"] + area["height"] - 2, steps=5)
+    page.mouse.up()
+    page.locator("#embedding-selected").get_by_text("70 faces selected").wait_for()
+    page.locator("#embedding-gallery img").first.wait_for()
+    loaded(page, "#embedding-gallery img")
     page.screenshot(path=str(SHOTS / "embeddings.png"), full_page=True)
+    # Another map: the plot and its selection go.
+    page.locator("#embeddings-method").get_by_label("UMAP", exact=True).check()
+    page.locator("#embedding-gallery img").first.wait_for(state="detached")
+    assert page.locator("#embedding-selected").inner_text().strip() == ""
 
 
 def test_compare_and_about_tabs(page) -> None:  # noqa: ANN001
     tab(page, "Compare models")
     page.get_by_text("GMACs").first.wait_for()
+    # The model table fits the page: no horizontal scroll, no header squeezed to one letter per line.
+    table = page.locator("#compare-models")
+    assert table.evaluate("t => t.getBoundingClientRect().right") <= page.viewport_size["width"]
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    header = table.get_by_text("CPU ms").first.bounding_box()
+    assert header["width"] > header["height"]
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
     tab(page, "About")
     page.get_by_text("Reported versus reproduced").wait_for()
@@ -132,3 +197,43 @@ def test_video_tab_shows_the_timeline_and_a_playable_overlay(page, tmp_path) -> 
     page.wait_for_function("v => v.readyState >= 1 && v.videoWidth > 0", arg=video.element_handle())
     assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [320, 240]
     page.screenshot(path=str(SHOTS / "video.png"), full_page=True)
+
+
+def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  # noqa: ANN001
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from fer.data import make_synthetic_faces
+
+    tab(page, "Confusion matrix")
+    page.locator("#confusion-model input").click()
+    page.get_by_role("option", name="PSA-ResNet50").click()  # no trained checkpoint, so no evaluation yet
+    page.get_by_role("button", name="Show").last.click()
+    # An empty state is a pointer to the next step, not an empty table with "1 2 3" headers.
+    page.locator("#confusion-note").get_by_text("Evaluate your data").wait_for()
+    assert page.locator("#confusion-table").is_hidden()
+    faces = make_synthetic_faces(14, seed=4)
+    zpath = tmp_path / "mine.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            z.writestr(f"mine/{faces.class_names[label]}/{i}.png", buf.getvalue())
+    tab(page, "Evaluate your data")
+    page.locator("#evaluate-upload input[type=file]").set_input_files(str(zpath))
+    page.get_by_role("button", name="Evaluate the four models").click()
+    page.locator("#evaluate-note").get_by_text("Read 14 faces").wait_for()
+    assert "chance 14.3%" in page.locator("#evaluate-results").inner_text()
+    page.screenshot(path=str(SHOTS / "evaluate.png"), full_page=True)
+    # Confusion (PSA-ResNet50) has no checkpoint evaluation: it now opens on the uploaded data.
+    tab(page, "Confusion matrix")
+    page.locator("#confusion-source").get_by_label("your data").wait_for()
+    page.wait_for_function("() => document.querySelector('#confusion-source input[value=\"your data\"]').checked")
+    page.get_by_role("button", name="Show").last.click()
+    page.locator("#confusion-table").get_by_text("true \\ predicted").wait_for()
+    assert "Untrained weights" in page.locator("#confusion-note").inner_text()
+    # Compare keeps the trained checkpoints' evaluations, which exist.
+    tab(page, "Compare models")
+    assert page.locator("#compare-source").get_by_label("trained checkpoints").is_checked()

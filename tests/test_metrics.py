@@ -38,3 +38,10 @@ def test_metrics_of_nothing_and_bad_labels() -> None:
     assert empty["accuracy"] == 0.0 and empty["macro_f1"] == 0.0 and np.sum(empty["confusion_matrix"]) == 0
     with pytest.raises(ValueError, match="labels must lie in"):
         classification_metrics(np.array([0, 7]), np.array([0, 1]), NAMES)
+
+
+def test_baselines_are_chance_and_the_majority_class() -> None:
+    from fer.evaluation import baselines
+
+    b = baselines(np.array([2, 2, 2, 0, 1]), ["a", "b", "c", "d"])
+    assert b == {"chance": 0.25, "majority": 0.6, "majority_class": "c"}

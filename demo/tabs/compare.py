@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact, Studio
+from demo.views import accuracy_text, empty_state
 from fer.evaluation.calibration import calibration
 from fer.evaluation.compare import pairwise_agreement
 
@@ -28,33 +29,44 @@ def temperature_ece(art: Artifact | None) -> str | None:
 
 
 def model_table(studio: Studio, source: str, uploads: dict, measure: bool = False) -> pd.DataFrame:
+    """A row per model: size, cost, speed, weights, reported vs measured accuracy (beside its baselines)."""
     artifacts = studio.artifacts(source, uploads)
     rows = []
     for name in fer.list_models():
         spec, stats = fer.get_spec(name), studio.stats(name, measure)
         art = artifacts.get(name)
-        trained = studio.zoo.get(name).trained
+        trained = art.trained if art else studio.zoo.get(name).trained
         rows.append(
             {
-                "model": spec.display_name,
-                "paper": f"{spec.paper.authors} ({spec.paper.year or 'n.d.'})",
+                "model": f"{spec.display_name} ({first_author(spec.paper.authors)}, {spec.paper.year or 'n.d.'})",
+                "weights": "trained" if trained else "⚠️ untrained",
                 "params (M)": round(stats["params_m"], 1),
                 "GMACs": round(stats["gmacs"], 2),
-                "CPU latency (ms)": round(stats["latency_ms"]) if "latency_ms" in stats else None,
+                "CPU ms": round(stats["latency_ms"]) if "latency_ms" in stats else "-",
                 "paper reports": ", ".join(f"{k} {v:.2f}%" for k, v in spec.reported.items()),
-                "measured accuracy": f"{art.metrics['accuracy']:.2%}" if art else "no artifact",
-                "ECE (15 bins)": round(artifact_calibration(art)["ece"], 3) if art else None,
-                "ECE after temperature scaling": temperature_ece(art),
-                "on": art.label if art else ("" if trained else "untrained weights"),
+                "measured accuracy": accuracy_text(art) if art else "-",
+                "ECE (15 bins)": round(artifact_calibration(art)["ece"], 3) if art else "-",
+                "ECE after T": temperature_ece(art) or "-",
+                "on": art.label if art else "-",
             }
         )
     return pd.DataFrame(rows)
 
 
-def f1_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame:
+def first_author(authors: str) -> str:
+    """'A. K. Roy et al.' for 'A. K. Roy, H. K. Kathania, ...': the full list made the table wider than the page."""
+    names = [a.strip() for a in authors.split(",") if a.strip()]
+    return names[0] + (" et al." if len(names) > 1 else "") if names else "?"
+
+
+# Widths that fit 1440 px (and never squeeze a header to one letter per line).
+MODEL_TABLE_WIDTHS = ["17%", "8%", "7%", "6%", "6%", "16%", "18%", "6%", "16%"]
+
+
+def f1_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame | None:
     artifacts = studio.artifacts(source, uploads)
     if not artifacts:
-        return pd.DataFrame({"": ["No evaluation artifacts: train with train.py or use 'Evaluate your data'."]})
+        return None
     classes = list(fer.FERPLUS_CLASSES)
     rows = []
     for name, art in artifacts.items():
@@ -69,7 +81,7 @@ def f1_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).dropna(axis=1, how="all")
 
 
-def agreement_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame:
+def agreement_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame | None:
     artifacts = studio.artifacts(source, uploads)
     preds = {name: (art.arrays["ids"], art.arrays["y_pred"]) for name, art in artifacts.items()}
     rows = [
@@ -81,9 +93,7 @@ def agreement_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame:
         }
         for a, b, agree, n in pairwise_agreement(preds)
     ]
-    return pd.DataFrame(
-        rows or [{"model A": "", "model B": "", "agree": "needs two models' artifacts", "common faces": 0}]
-    )
+    return pd.DataFrame(rows) if rows else None
 
 
 def reliability_figure(studio: Studio, source: str, uploads: dict) -> go.Figure | None:
@@ -123,20 +133,40 @@ def reliability_figure(studio: Studio, source: str, uploads: dict) -> go.Figure 
 def build(studio: Studio, shared: dict[str, Any]) -> gr.Tab:
     uploads = shared["uploads"]
     with gr.Row():
-        source = gr.Radio([CHECKPOINT_SOURCE, UPLOAD_SOURCE], value=CHECKPOINT_SOURCE, label="Evaluation data")
+        source = gr.Radio(
+            [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
+            value=CHECKPOINT_SOURCE,
+            label="Evaluation data",
+            elem_id="compare-source",
+        )
         measure = gr.Button("Measure CPU latency (loads all four models)")
-    table = gr.Dataframe(label="The four models", interactive=False, wrap=True)
-    f1 = gr.Dataframe(label="Per-class F1 on the evaluation data", interactive=False)
-    agree = gr.Dataframe(label="How often two models give the same label", interactive=False)
-    reliability = gr.Plot(label="Calibration: reliability diagrams (bars on the diagonal = trustworthy probabilities)")
-    outputs = [table, f1, agree, reliability]
+    shared.setdefault("sources", []).append((source, None))
+    table = gr.Dataframe(
+        label="The four models (CPU ms: one face, batch 1; '-' until measured)",
+        interactive=False,
+        wrap=True,
+        column_widths=MODEL_TABLE_WIDTHS,
+        elem_id="compare-models",
+    )
+    empty = gr.Markdown(elem_id="compare-empty")
+    f1 = gr.Dataframe(label="Per-class F1 on the evaluation data", interactive=False, visible=False)
+    agree = gr.Dataframe(label="How often two models give the same label", interactive=False, visible=False)
+    reliability = gr.Plot(
+        label="Calibration: reliability diagrams (bars on the diagonal = trustworthy probabilities)", visible=False
+    )
+    outputs = [table, empty, f1, agree, reliability]
 
     def refresh(src: str, ups: dict, with_latency: bool = False) -> tuple:
+        f1_rows, agree_rows = f1_table(studio, src, ups), agreement_table(studio, src, ups)
+        message = "" if f1_rows is not None else empty_state("any model", src)
+        if f1_rows is not None and agree_rows is None:
+            message = "Pairwise agreement needs the evaluations of two models."
         return (
             model_table(studio, src, ups, with_latency),
-            f1_table(studio, src, ups),
-            agreement_table(studio, src, ups),
-            reliability_figure(studio, src, ups),
+            message,
+            gr.update(value=f1_rows, visible=f1_rows is not None),
+            gr.update(value=agree_rows, visible=agree_rows is not None),
+            gr.update(value=reliability_figure(studio, src, ups), visible=f1_rows is not None),
         )
 
     shared["compare_refresh"] = (refresh, [source, uploads], outputs)

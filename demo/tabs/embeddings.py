@@ -1,91 +1,163 @@
-"""Embeddings: t-SNE or UMAP of a model's features on its evaluation artifact; select a range to see the faces."""
+"""Embeddings: t-SNE or UMAP of a model's features on its evaluation artifact; lasso or box faces to see them."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import gradio as gr
 import numpy as np
 import pandas as pd
 
 import fer
 from demo.studio import Studio
-from demo.views import source_and_model
+from demo.views import accuracy_text, empty_state, plotly_bridge, source_and_model, weights_note
+from fer.embeddings import embedding_figure
 
 COLOR_BY = ["true label", "predicted label", "correct?"]
+COLUMN = {"true label": "true", "predicted label": "predicted", "correct?": "correct?"}
 MAX_GALLERY = 60
+HOVER_SIZE = 160
+SELECT_HINT = "Draw a lasso (or pick the box in the plot's toolbar) around points to see their faces."
 
 
 def embedding_frame(studio: Studio, source: str, uploads: dict, model: str, method: str, color: str) -> tuple:
+    """The map's points as a table (x, y, id, true, predicted, confidence, correct?, row) and a note; (None,
+    message) when there is no artifact."""
     art = studio.artifact(model, source, uploads)
     if art is None:
-        return None, f"No evaluation artifact for {fer.get_spec(model).display_name} ({source}).", None
+        return None, empty_state(fer.get_spec(model).display_name, source)
     a = art.arrays
     coords = studio.embeddings.get(
         model, art.path / "predictions.npz", a["features"], "umap" if method == "UMAP" else "tsne"
     )
     names = [str(c) for c in a["class_names"]]
-    true = [names[i] for i in a["y_true"]]
-    pred = [names[i] for i in a["y_pred"]]
     frame = pd.DataFrame(
         {
             "x": coords[:, 0],
             "y": coords[:, 1],
             "id": a["ids"],
-            "true": true,
-            "predicted": pred,
-            "confidence": a["probs"].max(1).round(3),
+            "true": [names[i] for i in a["y_true"]],
+            "predicted": [names[i] for i in a["y_pred"]],
+            "confidence": a["probs"].max(1),
             "correct?": np.where(a["y_true"] == a["y_pred"], "correct", "wrong"),
-            "row": np.arange(len(true)),
+            "row": np.arange(len(a["y_true"])),
         }
     )
-    frame["color"] = frame[{"true label": "true", "predicted label": "predicted", "correct?": "correct?"}[color]]
-    note = f"{method} of {len(frame)} faces ({art.label}). Drag across the plot to select a range of x."
-    return frame, note, frame
+    frame["color"] = frame[COLUMN[color]]
+    note = (
+        f"{method} of {len(frame)} faces ({art.label}); {fer.get_spec(model).display_name} accuracy "
+        f"{accuracy_text(art)}. {weights_note(art)}\n\n{SELECT_HINT}"
+    )
+    return frame, note
 
 
-def faces_in_range(
-    studio: Studio, frame: pd.DataFrame | None, source: str, uploads: dict, model: str, selection: gr.SelectData
+def figure(frame: pd.DataFrame, color: str, class_names: list[str]) -> Any:
+    """The plotly map: a legend entry per class (or correct/wrong), rounded values on hover."""
+    order = ["correct", "wrong"] if color == "correct?" else class_names
+    hover = {
+        "id": frame["id"].to_numpy(),
+        "true": frame["true"].to_numpy(),
+        "predicted": frame["predicted"].to_numpy(),
+        "confidence": np.char.mod("%.0f%%", 100 * frame["confidence"].to_numpy()),
+    }
+    return embedding_figure(frame[["x", "y"]].to_numpy(), frame["color"], hover, order, title=color)
+
+
+def show(studio: Studio, source: str, uploads: dict, model: str, method: str, color: str) -> tuple:
+    """Plot, note, frame state, and the selection cleared (gallery, its note, the hovered face and its caption)."""
+    frame, note = embedding_frame(studio, source, uploads, model, method, color)
+    cleared = ([], "", None, "")
+    if frame is None:
+        return gr.update(value=None, visible=False), note, None, *cleared
+    names = [str(c) for c in studio.artifact(model, source, uploads).arrays["class_names"]]
+    return gr.update(value=figure(frame, color, names), visible=True), note, frame, *cleared
+
+
+def faces_selected(
+    studio: Studio, frame: pd.DataFrame | None, source: str, uploads: dict, model: str, rows: Any
 ) -> tuple[list, str]:
-    if frame is None or not isinstance(selection.index, (list, tuple)) or len(selection.index) != 2:
-        return [], "Drag across the plot to select faces."
-    lo, hi = sorted(float(v) for v in selection.index)
-    picked = frame[(frame["x"] >= lo) & (frame["x"] <= hi)]
-    art = studio.artifact(model, source, uploads)
-    thumbs = art.arrays["thumbnails"]
+    """The faces of the lassoed/boxed points (``rows``: their row numbers), most confident first."""
+    if frame is None or not isinstance(rows, (list, tuple)) or not rows:
+        return [], ""
+    picked = frame[frame["row"].isin([int(r) for r in rows])].sort_values("confidence", ascending=False)
+    thumbs = studio.artifact(model, source, uploads).arrays["thumbnails"]
     gallery = [
-        (thumbs[r.row], f"true {r.true} · predicted {r.predicted} ({r.confidence:.0%})")
+        (thumbs[r.row], f"{r.confidence:.0%} · true {r.true} / predicted {r.predicted}")
         for r in picked.head(MAX_GALLERY).itertuples()
     ]
-    return gallery, f"{len(picked)} faces with x in [{lo:.1f}, {hi:.1f}]" + (
-        f"; showing {MAX_GALLERY}" if len(picked) > MAX_GALLERY else ""
+    wrong = int((picked["correct?"] == "wrong").sum())
+    return gallery, f"{len(picked)} faces selected, {wrong} of them misclassified" + (
+        f"; showing the {MAX_GALLERY} most confident" if len(picked) > MAX_GALLERY else ""
     )
+
+
+def face_at(
+    studio: Studio, frame: pd.DataFrame | None, source: str, uploads: dict, model: str, row: Any
+) -> tuple[np.ndarray | None, str]:
+    """The face under the pointer, enlarged to ``HOVER_SIZE`` px, and its labels."""
+    if frame is None or not isinstance(row, int) or not 0 <= row < len(frame):
+        return None, ""
+    r = frame.iloc[row]
+    thumb = studio.artifact(model, source, uploads).arrays["thumbnails"][row]
+    big = cv2.resize(thumb, (HOVER_SIZE, HOVER_SIZE), interpolation=cv2.INTER_CUBIC)
+    return big, f"`{r['id']}`  \ntrue **{r['true']}**, predicted **{r['predicted']}** ({r['confidence']:.0%})"
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source, model = source_and_model()
-        method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method")
-        color = gr.Radio(COLOR_BY, value="true label", label="Colour by")
-    show = gr.Button("Show", variant="primary")
-    note = gr.Markdown()
-    plot = gr.ScatterPlot(
-        x="x",
-        y="y",
-        color="color",
-        tooltip=["id", "true", "predicted", "confidence"],
-        height=480,
-        label="Features the last linear layer sees",
-        elem_id="embedding-plot",
-    )
+        source, model = source_and_model(tab="embeddings")
+        method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method", elem_id="embeddings-method")
+        color = gr.Radio(COLOR_BY, value="true label", label="Colour by", elem_id="embeddings-colour")
+    shared.setdefault("sources", []).append((source, model))
+    show_button = gr.Button("Show", variant="primary")
+    note = gr.Markdown(elem_id="embedding-note")
+    with gr.Row():
+        plot = gr.Plot(label="Features the last linear layer sees", elem_id="embedding-plot", visible=False, scale=4)
+        with gr.Column(scale=1, min_width=180):
+            hovered = gr.Image(
+                label="Face under the pointer", interactive=False, height=HOVER_SIZE + 40, elem_id="embedding-hover"
+            )
+            hover_note = gr.Markdown(elem_id="embedding-hover-note")
+    bridge = plotly_bridge("embedding-plot")
     frame = gr.State(None)
-    gallery = gr.Gallery(label="Selected faces", columns=10, height="auto")
-    selected = gr.Markdown()
+    selected = gr.Markdown(elem_id="embedding-selected")
+    gallery = gr.Gallery(label="Selected faces", columns=8, height="auto", elem_id="embedding-gallery")
     inputs = [source, uploads, model, method, color]
-    show.click(lambda *a: embedding_frame(studio, *a), inputs, [plot, note, frame], api_name=False, concurrency_limit=2)
+    outputs = [plot, note, frame, gallery, selected, hovered, hover_note]
+
+    def on_show(*args: Any) -> tuple:
+        return show(studio, *args)
+
+    def on_color(f: pd.DataFrame | None, *args: Any) -> tuple:
+        # A new colouring reuses the cached map: redraw at once. Before the first Show there is nothing to redraw.
+        return tuple(gr.skip() for _ in outputs) if f is None else show(studio, *args)
+
+    def on_other(f: pd.DataFrame | None) -> tuple:
+        # The drawn map (and any selection on it) belonged to the old choice: take it down rather than mislead.
+        if f is None:
+            return tuple(gr.skip() for _ in outputs)
+        hidden = gr.update(value=None, visible=False)
+        return hidden, "Press **Show** to draw the map for this choice.", None, [], "", None, ""
+
+    show_button.click(on_show, inputs, outputs, api_name=False, concurrency_limit=2)
+    color.change(on_color, [frame, *inputs], outputs, api_name=False, concurrency_limit=2, trigger_mode="always_last")
+    for control in (source, model, method):
+        control.change(on_other, frame, outputs, api_name=False, show_progress="hidden")
 
     def on_select(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.SelectData) -> tuple:
-        return faces_in_range(studio, f, s, u, m, evt)
+        return faces_selected(studio, f, s, u, m, evt.index)
 
-    plot.select(on_select, [frame, source, uploads, model], [gallery, selected], api_name=False)
+    def on_hover(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.EventData) -> tuple:
+        return face_at(studio, f, s, u, m, evt.index)
+
+    bridge.select(on_select, [frame, source, uploads, model], [gallery, selected], api_name=False)
+    bridge.hover(
+        on_hover,
+        [frame, source, uploads, model],
+        [hovered, hover_note],
+        api_name=False,
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )

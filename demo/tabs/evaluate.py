@@ -12,7 +12,8 @@ import pandas as pd
 import fer
 from demo.limits import EVALUATE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, MAX_UPLOAD, request_budget
 from demo.messages import friendly, user_message
-from demo.studio import Studio
+from demo.studio import UPLOAD_SOURCE, Studio
+from demo.views import accuracy_text
 from fer.budget import BudgetExceeded
 from fer.data import DataError
 from fer.data.upload import MAX_FILES, faces_from_zip
@@ -48,12 +49,14 @@ def evaluate_upload(
     studio.remove_uploads(uploads)  # the session's previous evaluation: replaced, so deleted
     counts = ", ".join(f"{k} {v}" for k, v in faces.class_counts().items() if v)
     notes = "".join(f"\n- {n}" for n in faces.notes)
+    for row, name in zip(rows, new):  # every accuracy beside its chance and majority-class baselines
+        row["accuracy"] = accuracy_text(studio.artifact(name, UPLOAD_SOURCE, new))
     return (
         new,
         pd.DataFrame(rows),
         (
-            f"Read {len(faces)} faces ({counts}).{notes}\n\nChoose *your data* in the "
-            "Compare, Embeddings and Confusion tabs to explore them."
+            f"Read {len(faces)} faces ({counts}).{notes}\n\nExplore them in the Compare, Embeddings and "
+            "Confusion tabs (*your data*; they switch to it when the trained checkpoints have no evaluation)."
         ),
     )
 
@@ -68,7 +71,7 @@ def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) ->
             out / name,
             class_names=loaded.class_names,
             batch_size=32,
-            info={"checkpoint": loaded.note},
+            info={"checkpoint": loaded.note, "trained": loaded.trained},
             temperature=loaded.meta.get("temperature") if loaded.trained else None,  # ECE before/after its T
         )
         new[name] = str(out / name)
@@ -78,7 +81,7 @@ def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) ->
                 "accuracy": f"{metrics['accuracy']:.2%}",
                 "macro-F1": round(metrics["macro_f1"], 3),
                 "faces": metrics["n_samples"],
-                "weights": "trained" if loaded.trained else "untrained",
+                "weights": "trained" if loaded.trained else "⚠️ untrained",
             }
         )
     return new, rows
@@ -92,11 +95,19 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         f"compression; the whole evaluation stops after {EVALUATE_TIME_LIMIT_S / 60:.0f} minutes or when you "
         "leave the page. Results are kept for your session only."
     )
-    upload = gr.File(label="Zip of labelled folders", file_types=[".zip"], type="filepath")
+    upload = gr.File(label="Zip of labelled folders", file_types=[".zip"], type="filepath", elem_id="evaluate-upload")
     skip = gr.Checkbox(value=True, label="Skip unreadable files (and list them) instead of stopping")
     run = gr.Button("Evaluate the four models", variant="primary")
-    table = gr.Dataframe(label="Results", interactive=False)
-    note = gr.Markdown()
+    table = gr.Dataframe(label="Results", interactive=False, visible=False, elem_id="evaluate-results")
+    note = gr.Markdown(elem_id="evaluate-note")
+    # The artifact tabs' (source, model) controls: after an evaluation each opens on data it can show.
+    sources = shared.get("sources", [])
+    radios, models = [s for s, _ in sources], [m for _, m in sources if m is not None]
+
+    def switch_sources(ups: dict, *chosen: str) -> list:
+        picks = iter(chosen)
+        return [studio.default_source(ups, next(picks) if m is not None else None) for _, m in sources]
+
     run.click(
         friendly(lambda z, u, sk, progress=gr.Progress(): evaluate_upload(studio, z, u, progress, sk)),
         [upload, shared["uploads"], skip],
@@ -104,4 +115,6 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         api_name=False,
         concurrency_limit=HEAVY_SLOTS,
         concurrency_id=HEAVY,
-    )
+    ).then(
+        lambda t: gr.update(visible=t is not None and len(t) > 0), table, table, api_name=False, show_progress="hidden"
+    ).then(switch_sources, [shared["uploads"], *models], radios, api_name=False, show_progress="hidden")

@@ -3,12 +3,13 @@
 from fer.evaluation.artifact import load_artifact, write_artifact
 from fer.evaluation.calibration import calibration
 from fer.evaluation.evaluate import align_classes, evaluate_to_artifact
-from fer.evaluation.metrics import classification_metrics
+from fer.evaluation.metrics import baselines, classification_metrics
 from fer.evaluation.predict import Predictions, predict
 from fer.evaluation.temperature import fit_temperature
 
 __all__ = [
     "align_classes",
+    "baselines",
     "calibration",
     "evaluate_to_artifact",
     "fit_temperature",

@@ -45,3 +45,16 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
         },
         "confusion_matrix": cm.tolist(),
     }
+
+
+def baselines(y_true: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """What an accuracy must beat on this data: ``chance`` (a uniform guess, 1/K) and ``majority`` (always
+    answering the most frequent true class, named ``majority_class``)."""
+    y = np.asarray(y_true, dtype=np.int64)
+    counts = np.bincount(y, minlength=len(class_names))
+    top = int(counts.argmax()) if len(y) else 0
+    return {
+        "chance": 1.0 / len(class_names),
+        "majority": float(counts[top] / len(y)) if len(y) else 0.0,
+        "majority_class": str(class_names[top]),
+    }
