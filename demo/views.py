@@ -111,13 +111,14 @@ const hook = () => {
   const gd = document.querySelector('#PLOT .js-plotly-plot');
   if (!gd || !gd.on || gd.__ferBridge) return;
   gd.__ferBridge = true;
+  gd.dataset.ferBridge = 'on';  // a redrawn plot is a new element: tests wait for this before pointing at it
   const rows = (e) => (e && e.points ? e.points.map((p) => parseInt(p.customdata[0])) : []);
   gd.on('plotly_selected', (e) => { const r = rows(e); trigger('select', {index: r, value: r.length}); });
   gd.on('plotly_deselect', () => trigger('select', {index: [], value: 0}));
   gd.on('plotly_click', (e) => { const r = rows(e); if (r.length) trigger('click', {index: r[0], value: 1}); });
   gd.on('plotly_hover', (e) => { const r = rows(e); if (r.length) trigger('hover', {index: r[0], value: 1}); });
 };
-setInterval(hook, 400);
+setInterval(hook, 200);
 """
 
 

@@ -142,7 +142,8 @@ def test_embeddings_legend_every_colouring_and_box_selection(page) -> None:  # n
         legend.get_by_text(choice).wait_for()  # the legend's title: the redraw arrived
         wait_points(page, 70)
     assert "wrong" in legend.text_content() or "correct" in legend.text_content()
-    # Hover a point: its face appears beside the plot.
+    # Hover a point: its face appears beside the plot (once the bridge has hooked the redrawn plot).
+    page.locator("#embedding-plot .js-plotly-plot[data-fer-bridge=on]").wait_for(state="attached")
     box = page.locator("#embedding-plot .scatterlayer .point").first.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.locator("#embedding-hover img").wait_for()
