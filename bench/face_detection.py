@@ -12,17 +12,26 @@ The test set is built here, without downloads, deterministic for ``--seed``:
 A detection matches a pasted face (greedily, best score first) when its box centre lies within 0.35 of
 the face's side from the face's centre and its size is 0.4-1.6 x the side; every other detection is a
 false positive. The detectors: ``haar`` (OpenCV's frontal cascade), ``mtcnn upright`` (MTCNN on the photo
-as it is) and ``mtcnn +-30`` (also on the photo turned by -30 and +30 degrees: ``fer.faces``' default),
-each on every scene in turn, so a busy neighbour slows all alike. Landmark error: MTCNN's landmarks on
+as it is, with the recheck), ``mtcnn +-30 (before)`` (the first version: also on the photo turned by -30
+and +30 degrees, faces from 24 px, score >= 0.85, no recheck) and ``mtcnn +-15/30`` (``fer.faces``'
+default: turned by -15, +15, -30 and +30 degrees, faces from 20 px, MTCNN's own 0.7 threshold and the
+second look on the landmark-aligned crop, ``fer.mtcnn.recheck``), each on every scene in turn, so a busy
+neighbour slows all alike. Landmark error: MTCNN's landmarks on
 the drawn faces against the geometry they were drawn with, as a fraction of the inter-ocular distance.
 
     python bench/face_detection.py                  # 16 + 8 scenes of 1280x960, about 2 minutes here
+    python bench/face_detection.py --seed 1 --scenes 20 --misses /tmp/misses   # + a picture of each miss
     python bench/face_detection.py --scenes 6 --json /tmp/detection.json
     python bench/face_detection.py --scenes 0 --analyze-rounds 5   # only fer.analyze's latency, Haar vs MTCNN
 
 ``--analyze-rounds N`` also times ``Analyzer.analyze`` on the astronaut photo (detection + the four models
-with Grad-CAM, untrained weights) with today's Haar without alignment and with MTCNN + alignment,
-interleaved N rounds after a warm-up, and reports the medians and the median per-round ratio.
+with Grad-CAM, untrained weights, ``regions=False`` so both do the same work) with Haar without alignment
+and with MTCNN + alignment, interleaved N rounds after a warm-up, and reports the medians and the median
+per-round ratio; also, apart and not in the ratio, MTCNN with the app's default region explanations
+(``regions=True``: region shares, agreement and the occlusion test, which need landmarks).
+
+``--misses DIR`` writes one picture per missed face of 40 px and up (the scene around it, and a line with
+its set, size, angle and the best MTCNN score near it, if any) and ``misses.json``, for looking at them.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from skimage import data as skdata
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks  # noqa: E402
-from fer.faces import MIN_SCORE, ROTATIONS, _merge, _mtcnn_candidates, _to_gray, detect_faces  # noqa: E402
+from fer.faces import MIN_FACE, MIN_SCORE, ROTATIONS, _merge, _mtcnn_candidates, _to_gray, detect_faces  # noqa: E402
 
 FER2013 = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013" / "publictest.npz"
 BACKGROUNDS = ("coffee", "rocket", "coins", "hubble_deep_field", "immunohistochemistry", "brick", "gravel", "page")
@@ -142,18 +151,39 @@ def match(faces: list[Pasted], boxes: list[tuple], scores: list[float]) -> tuple
     return hit, len(boxes) - len(taken)
 
 
+BEFORE = {"rotations": (0.0, -30.0, 30.0), "min_face": 24, "min_score": 0.85}  # the first version, no recheck
+
+
 def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
-    """name -> function(rgb) -> [(box, score, landmarks or None)]."""
+    """name -> function(rgb) -> [(box, score, landmarks or None)] (Haar), or for MTCNN [shape, candidates]."""
 
     def haar(rgb: np.ndarray) -> list[tuple]:
         return [(f.box, f.score, None) for f in detect_faces(rgb, detector="haar", min_face=min_face, align=False)]
 
-    def mtcnn(rotations: tuple) -> Callable[[np.ndarray], list[tuple]]:
+    def mtcnn(rotations: tuple, smallest: int = min_face, recheck: bool = True) -> Callable[[np.ndarray], list]:
         # Every candidate MTCNN's last stage keeps (0.7 and up), merged below per score threshold as
         # detect_faces merges them (fer.faces._merge).
-        return lambda rgb: [_to_gray(rgb).shape, _mtcnn_candidates(rgb, _to_gray(rgb), min_face, rotations)]
+        return lambda rgb: [
+            _to_gray(rgb).shape,
+            _mtcnn_candidates(rgb, _to_gray(rgb), smallest, rotations, recheck=recheck),
+        ]
 
-    return {"haar": haar, "mtcnn upright": mtcnn((0.0,)), "mtcnn +-30": mtcnn(tuple(ROTATIONS))}
+    return {
+        "haar": haar,
+        "mtcnn upright": mtcnn((0.0,)),
+        "mtcnn +-30 (before)": mtcnn(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
+        CHOSEN: mtcnn(tuple(ROTATIONS)),
+    }
+
+
+CHOSEN = "mtcnn +-15/30"
+
+
+def merged(name: str, shape: tuple, candidates: list, min_face: int, min_score: float = MIN_SCORE) -> list:
+    """What detect_faces returns for these candidates (the first version: its own size and score limits)."""
+    if name == "mtcnn +-30 (before)":
+        return _merge(candidates, shape, BEFORE["min_face"], BEFORE["min_score"])
+    return _merge(candidates, shape, min_face, min_score)
 
 
 def landmark_error(face: Pasted, points: np.ndarray) -> float:
@@ -162,8 +192,50 @@ def landmark_error(face: Pasted, points: np.ndarray) -> float:
     return float(np.linalg.norm(points - face.landmarks, axis=1).mean() / iod)
 
 
+def describe_miss(scene: Scene, face: Pasted, candidates: list) -> dict:
+    """A missed face: its set, size, angle, and the best MTCNN candidate near it (any score, any copy)."""
+    near = [
+        c for c in candidates if np.hypot((c[0] + c[2]) / 2 - face.cx, (c[1] + c[3]) / 2 - face.cy) <= 0.35 * face.side
+    ]
+    best = max(near, key=lambda c: c[4], default=None)
+    size = None if best is None else max(best[2] - best[0], best[3] - best[1]) / face.side
+    return {
+        "scene": id(scene),
+        "kind": scene.kind,
+        "side": round(face.side),
+        "angle": round(face.angle, 1),
+        "best_score": None if best is None else round(float(best[4]), 3),
+        "best_recheck": None if best is None else round(float(best[7]), 3),
+        "best_size_over_side": None if size is None else round(float(size), 2),
+        "_face": face,
+    }
+
+
+def write_misses(scenes: list[Scene], misses: list[dict], folder: Path) -> list[dict]:
+    """One PNG per missed face of MIN_SIZE_GOAL px and up (its surroundings, 160 px) and misses.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_id = {id(s): (i, s) for i, s in enumerate(scenes)}
+    out = []
+    for m in misses:
+        face = m.pop("_face")
+        i, scene = by_id[m.pop("scene")]
+        m["scene"] = i
+        if face.side < MIN_SIZE_GOAL:
+            continue
+        r = int(face.side * 0.9)
+        padded = cv2.copyMakeBorder(scene.rgb, r, r, r, r, cv2.BORDER_CONSTANT)
+        x, y = int(face.cx), int(face.cy)
+        tile = cv2.resize(padded[y : y + 2 * r, x : x + 2 * r], (160, 160), interpolation=cv2.INTER_AREA)
+        name = f"{len(out):03d}_{m['kind']}_scene{i}_{m['side']}px_{m['angle']:+.0f}deg.png"
+        cv2.imwrite(str(folder / name), cv2.cvtColor(tile, cv2.COLOR_RGB2BGR))
+        out.append({**m, "file": name})
+    (folder / "misses.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
 def analyze_latency(rounds: int) -> dict:
-    """Seconds for ``Analyzer.analyze`` (all four models, Grad-CAM) on the astronaut: Haar vs MTCNN + alignment."""
+    """Seconds for ``Analyzer.analyze`` (all four models, Grad-CAM) on the astronaut: Haar vs MTCNN + alignment,
+    both without region explanations (the same work); MTCNN with them timed apart."""
     import tempfile
 
     from fer.inference import Analyzer
@@ -173,8 +245,9 @@ def analyze_latency(rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as empty:
         analyzer = Analyzer(ModelZoo(empty))
         ways = {
-            "haar, unaligned": {"detector": "haar", "align": False},
-            "mtcnn, aligned": {"detector": "mtcnn", "align": True},
+            "haar, unaligned": {"detector": "haar", "align": False, "regions": False},
+            "mtcnn, aligned": {"detector": "mtcnn", "align": True, "regions": False},
+            "mtcnn, aligned, with regions (not in the ratio)": {"detector": "mtcnn", "align": True, "regions": True},
         }
         for kw in ways.values():  # warm-up: builds the models, loads the detectors
             analyzer.analyze(photo, cam="gradcam", **kw)
@@ -197,10 +270,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--scenes", type=int, default=16, help="scenes of FER2013 faces (drawn faces: half)")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=960)
-    parser.add_argument("--min-face", type=int, default=24)
+    parser.add_argument("--min-face", type=int, default=MIN_FACE, help="fer.faces' default")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--analyze-rounds", type=int, default=0, help="also time fer.analyze, Haar vs MTCNN")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--misses", help="write a picture of each face >= 40 px the chosen MTCNN misses here")
     args = parser.parse_args(argv)
     if args.scenes == 0:
         results = {"analyze": analyze_latency(max(1, args.analyze_rounds))}
@@ -222,7 +296,8 @@ def main(argv: list[str] | None = None) -> dict:
     for fn in found.values():  # warm-up: load the cascade and the networks (merging, untimed, takes microseconds)
         fn(scenes[0].rgb)
     records = {name: [] for name in found}  # per scene: (hits, false positives, ms, errors)
-    sweep = {t: [] for t in SWEEP}  # mtcnn +-30 per threshold, per scene: (hits, false positives)
+    sweep = {t: [] for t in SWEEP}  # the chosen MTCNN per threshold, per scene: (hits, false positives)
+    misses = []
     for scene in scenes:
         for name, fn in found.items():
             start = time.perf_counter()
@@ -230,12 +305,14 @@ def main(argv: list[str] | None = None) -> dict:
             ms = (time.perf_counter() - start) * 1000
             if name != "haar":
                 shape, candidates = dets
-                if name == "mtcnn +-30":
+                if name == CHOSEN:
                     for t in SWEEP:
                         kept = _merge(candidates, shape, args.min_face, t)
                         sweep[t].append(match(scene.faces, [d[0] for d in kept], [d[1] for d in kept]))
-                dets = _merge(candidates, shape, args.min_face, MIN_SCORE)  # what detect_faces returns
+                dets = merged(name, shape, candidates, args.min_face)  # what detect_faces returns
             hit, fp = match(scene.faces, [d[0] for d in dets], [d[1] for d in dets])
+            if name == CHOSEN and args.misses:
+                misses += [describe_miss(scene, f, candidates) for f, j in zip(scene.faces, hit) if j is None]
             errors = [
                 landmark_error(f, dets[j][2])
                 for f, j in zip(scene.faces, hit)
@@ -274,7 +351,7 @@ def main(argv: list[str] | None = None) -> dict:
                 row[kind]["landmark_error_iod_mean"] = round(float(np.mean(errors)), 3)
         results["detectors"][name] = row
     pasted = [i for i, s in enumerate(scenes) if s.kind != "skimage photos"]
-    results["mtcnn +-30 threshold sweep (pasted scenes)"] = {
+    results[f"{CHOSEN} threshold sweep (pasted scenes)"] = {
         str(t): {
             f"recall_{MIN_SIZE_GOAL}px_up": round(
                 float(
@@ -294,6 +371,8 @@ def main(argv: list[str] | None = None) -> dict:
         for t in SWEEP
     }
 
+    if args.misses:
+        results["misses"] = {"folder": args.misses, "faces": len(write_misses(scenes, misses, Path(args.misses)))}
     if args.analyze_rounds:
         results["analyze"] = analyze_latency(args.analyze_rounds)
     print(json.dumps(results, indent=1))

@@ -18,6 +18,11 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
     if args.split and args.split not in data:
         parser.error(f"{args.data} has no {args.split!r} split (it has: {', '.join(data.splits)})")
     faces = data[args.split] if args.split else data.eval_split()
+    if args.align:
+        from fer.data.realign import realign_faceset
+
+        faces = realign_faceset(faces)
+        print(faces.notes[-1])
     img_size = args.img_size or (meta.get("recipe") or {}).get("img_size")
     metrics = evaluate_to_artifact(
         model,
@@ -27,7 +32,7 @@ def _evaluate(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None
         img_size=img_size,
         batch_size=args.batch_size,
         device=args.device,
-        info={"checkpoint": str(args.checkpoint)},
+        info={"checkpoint": str(args.checkpoint), "align": args.align},
     )
     keys = ("model", "dataset", "split", "n_samples", "accuracy", "macro_f1")
     print(json.dumps({k: metrics[k] for k in keys}, indent=2))
@@ -97,6 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     ev.add_argument("--img-size", type=int, help="model input size (default: the checkpoint's)")
     ev.add_argument("--batch-size", type=int, default=128)
     ev.add_argument("--device", default=None, help="cuda, cpu (default: cuda when available)")
+    ev.add_argument(
+        "--align",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="detect the face in every crop (MTCNN) and use its aligned crop, as fer.analyze does for photos; "
+        "crops without a face found are kept as they are (default: --no-align, crops as they are)",
+    )
     ev.set_defaults(run=_evaluate)
 
     rp = sub.add_parser(

@@ -15,7 +15,7 @@ from fer.explain.agreement import CamAgreement, cam_agreement
 from fer.explain.cam import compute_cam
 from fer.explain.occlusion import occlusion_drops
 from fer.explain.regions import REGIONS, face_region_masks, region_shares
-from fer.faces import Face, detect_faces, face_tensor, whole_image_face
+from fer.faces import MIN_FACE, Face, detect_faces, face_tensor, whole_image_face
 from fer.images import ImageSource, load_image
 from fer.registry import list_models
 from fer.zoo import LoadedModel, ModelZoo
@@ -65,7 +65,7 @@ class Analyzer:
         *,
         align: bool = True,
         detector: str = "mtcnn",
-        min_face: int = 24,
+        min_face: int = MIN_FACE,
     ) -> tuple[np.ndarray, list[Face]]:
         """The RGB photo and its faces, left to right; the whole photo as one face when none is found and
         ``whole_image``. See :func:`fer.faces.detect_faces` for ``align``, ``detector`` and ``min_face``."""
@@ -86,7 +86,7 @@ class Analyzer:
         whole_image: bool = False,
         align: bool = True,
         detector: str = "mtcnn",
-        min_face: int = 24,
+        min_face: int = MIN_FACE,
         regions: bool = True,
         occlusion: bool = True,
     ) -> list[FaceResult]:
@@ -214,7 +214,7 @@ def analyze(
     whole_image: bool = False,
     align: bool = True,
     detector: str = "mtcnn",
-    min_face: int = 24,
+    min_face: int = MIN_FACE,
     regions: bool = True,
     occlusion: bool = True,
 ) -> list[FaceResult]:

