@@ -23,20 +23,48 @@ MEANINGFUL_DROP = 0.01  # occlusion drops below this are noise: the map and the 
 def draw_boxes(
     photo: np.ndarray, faces: list[FaceResult], selected: int | None = None, landmarks: bool = False
 ) -> np.ndarray:
-    """The photo with a numbered box per face; the selected face drawn thicker; with ``landmarks``, the five
-    landmarks (eyes, nose tip, mouth corners) of faces that have them."""
+    """The photo with a box per face, labelled with its number (left to right) and the models' majority emotion;
+    the selected face drawn thicker; with ``landmarks``, the five landmarks of faces that have them."""
     out = photo.copy()
     thick = max(2, round(max(photo.shape[:2]) / 300))
+    scale = max(0.5, max(photo.shape[:2]) / 1000)
     for i, face in enumerate(faces):
         x, y, w, h = face.box
-        width = thick * 2 if i == selected else thick
-        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, width)
-        cv2.putText(out, str(i + 1), (x + 4, y + h - 6), cv2.FONT_HERSHEY_SIMPLEX, max(0.6, w / 150), BOX_COLOR, thick)
+        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, thick * 2 if i == selected else thick)
+        label = f"{i + 1} {face_label(face)}".strip()
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        top = y - th - base - 2 * thick if y - th - base - 2 * thick >= 0 else y + h  # above the box, else below
+        top = min(top, out.shape[0] - th - base - 2 * thick)
+        cv2.rectangle(out, (x, top), (x + tw + 2 * thick, top + th + base + 2 * thick), BOX_COLOR, -1)
+        cv2.putText(out, label, (x + thick, top + th + thick), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick)
         if landmarks and face.face.landmarks is not None:
             radius = max(2, round(w / 40))
             for px, py in np.rint(face.face.landmarks).astype(int):
                 cv2.circle(out, (int(px), int(py)), radius, LANDMARK_COLOR, -1, lineType=cv2.LINE_AA)
     return out
+
+
+def face_label(face: FaceResult) -> str:
+    """The models' majority emotion for a face ('' without models)."""
+    tops = Counter(result.top for result in face.models.values())
+    return tops.most_common(1)[0][0] if tops else ""
+
+
+def face_at(faces: list[FaceResult], x: float, y: float) -> int | None:
+    """The face a click at photo pixel (x, y) means: the smallest box holding it, else the nearest box within
+    half a box's size; None when the click is far from every face."""
+    holding = [
+        i for i, f in enumerate(faces) if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]
+    ]
+    if holding:
+        return min(holding, key=lambda i: faces[i].box[2] * faces[i].box[3])
+    best, best_d = None, float("inf")
+    for i, f in enumerate(faces):
+        bx, by, bw, bh = f.box
+        d = max(abs(x - (bx + bw / 2)) - bw / 2, abs(y - (by + bh / 2)) - bh / 2)
+        if d <= max(bw, bh) / 2 and d < best_d:
+            best, best_d = i, d
+    return best
 
 
 def agreement_line(face: FaceResult) -> str:
