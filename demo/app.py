@@ -31,8 +31,9 @@ CSS = (
 #status-banner {padding: 2px 10px; border-left: 4px solid var(--color-accent); font-size: 0.95em}
 #status-banner p {margin: 2px 0}
 #status-banner h1 {font-size: 1.3em; margin: 0}
-/* An untrained model's bars are near-flat: no big headline over them (the panel's label names the top class). */
-.untrained .output-class {display: none}
+/* An untrained model's top class is no finding: a small grey line, not a big bold headline over its bars. */
+.untrained .output-class {font-size: var(--text-md); font-weight: normal; color: var(--body-text-color-subdued);
+                          padding: var(--size-8) var(--size-2) var(--size-2)}
 .model-cam img, .explain-map img {object-fit: contain}
 /* Wide screens: input and options on the left, results on the right, the maps below. Narrow screens keep
    the page order: input, results, maps, options, so a phone shows results right after the photo. */
@@ -46,6 +47,19 @@ CSS = (
 }
 """
 )
+# Result images get their panel's label as alt text (Gradio leaves alt empty), kept current as labels change.
+JS = """
+() => {
+  const label = (img) => img.closest('.block')?.querySelector('[data-testid="block-label"]')?.textContent?.trim();
+  const fix = () => document.querySelectorAll('.block img').forEach((img) => {
+    const text = label(img);
+    if (text && img.alt !== text) img.alt = text;
+  });
+  new MutationObserver(fix).observe(document.body, {subtree: true, childList: true, characterData: true,
+                                                     attributes: true, attributeFilter: ['src']});
+  fix();
+}
+"""
 
 
 def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> gr.Blocks:
@@ -76,7 +90,7 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
                 video.build(studio, shared)
             with gr.Tab("Compare models", id="compare") as compare_tab:
                 compare.build(studio, shared)
-            with gr.Tab("Explain", id="explain"):
+            with gr.Tab("Explain", id="explain") as explain_tab:
                 explain.build(studio, shared)
             with gr.Tab("Embeddings", id="embeddings"):
                 embeddings.build(studio, shared)
@@ -88,6 +102,8 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
                 about.build(studio, shared)
         fn, inputs, outputs = shared["compare_refresh"]
         compare_tab.select(fn, inputs, outputs, api_name=False, concurrency_limit=1)
+        fn, inputs, outputs = shared["explain_refresh"]
+        explain_tab.select(fn, inputs, outputs, api_name=False)
         fn, inputs, outputs = shared["about_refresh"]
         about_tab.select(fn, inputs, outputs, api_name=False)
         with gr.Row(visible=False):  # the /predict endpoint for gradio_client

@@ -354,7 +354,7 @@ def test_untrained_models_get_no_headline_and_maps_come_over_the_colour_photo(st
     out = render(state, 0, "", display=Display(on_color=True, colormap="cividis", alpha=0.3))
     slots = dict(zip(MODEL_IDS, (out[3 + 3 * i : 6 + 3 * i] for i in range(len(MODEL_IDS)))))
     assert "untrained" not in slots["convcut"][0]["elem_classes"]  # the fixture's checkpoint
-    assert "untrained" in slots["psa_resnet50"][0]["elem_classes"] and "flat guess" in slots["psa_resnet50"][0]["label"]
+    assert "untrained" in slots["psa_resnet50"][0]["elem_classes"] and "untrained" in slots["psa_resnet50"][0]["label"]
     cam = slots["convcut"][1]["value"]
     assert cam.shape == (DISPLAY_SIZE + COLORBAR_HEIGHT, DISPLAY_SIZE, 3)
     body = cam[:DISPLAY_SIZE].astype(int)

@@ -198,7 +198,7 @@ def render(
         overlay = cam_view(state, face, result.cam, display) if result.cam is not None else None
         caption = model_caption(name, result.trained)
         # Untrained: no big headline over flat bars (CSS hides it), the panel's label says what it is worth.
-        headline = f"{caption}: {result.top}" if result.trained else f"{caption} (flat guess, top: {result.top})"
+        headline = f"{caption}: {result.top}" if result.trained else caption
         slots += [
             gr.update(
                 value=result.probs,

@@ -116,8 +116,10 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
 
     model.change(model_changed, [model, target], [layer, target], api_name=False)
     picked = [shared["analysis"], shared["face_picker"]]
-    for event in (shared["analysis"].change, shared["face_picker"].change):
-        event(lambda s, i: face_shown(s, i), picked, [thumb, which], api_name=False)
+    # Which face: shown when the tab opens and when another face is picked (the analysis State itself has no
+    # change event here: Gradio hashes a State to see a change, and the results hold numpy arrays).
+    shared["face_picker"].change(lambda s, i: face_shown(s, i), picked, [thumb, which], api_name=False)
+    shared["explain_refresh"] = (lambda s, i: face_shown(s, i), picked, [thumb, which])
 
     @friendly
     def explain(s, i, m, lay, t, sc, cmap, a, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
