@@ -45,6 +45,10 @@ CSS = (
   #analyze-results {grid-column: 2; grid-row: 1 / span 2}
   #analyze-models {grid-column: 1 / span 2; grid-row: 3}
 }
+@media (max-width: 640px) {
+  #agreement table {font-size: 0.75em}
+  #agreement td, #agreement th {padding: 2px 4px}
+}
 """
 )
 # Result images get their panel's label as alt text (Gradio leaves alt empty), kept current as labels change.
@@ -69,12 +73,15 @@ def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> 
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         # One compact banner instead of a line per model; the details fold away.
         gr.Markdown(
-            f"# {TITLE}\nFour published facial-expression-recognition models side by side: what they predict "
-            f"and where they look. {studio.checkpoint_banner()}",
+            f"# {TITLE}\nFour published expression models side by side: what they predict, where they look. "
+            f"{studio.checkpoint_banner()}",
             elem_id="status-banner",
         )
         with gr.Accordion("Checkpoints", open=False):
-            gr.Markdown(studio.checkpoint_status())
+            gr.Markdown(
+                studio.checkpoint_status() + "\n\nFor trained weights: train with `train.py` (see the README) or start "
+                "the app with `--checkpoints DIR_OR_HUB_ID`."
+            )
         shared = {
             "analysis": gr.State(None),
             # A closed session's evaluation folders are deleted with its state. A function, not the bound

@@ -107,11 +107,11 @@ class Studio:
         """One line for the top of the page: which models run untrained weights (checked without loading)."""
         untrained = [fer.get_spec(m).display_name for m in fer.list_models() if self.trained(m) is False]
         if not untrained:
-            return "✅ Every model has a checkpoint: predictions and maps come from trained weights."
+            return "✓ Every model has a checkpoint: predictions and maps come from trained weights."
         which = "every model" if len(untrained) == len(fer.list_models()) else ", ".join(untrained)
         return (
-            f"⚠️ **Untrained weights** ({which}): predictions are near-uniform guesses and maps explain nothing. "
-            "Train with `train.py` or point `--checkpoints` at trained ones (details below)."
+            f"⚠️ **Untrained weights** ({which}): their predictions are guesses and their maps explain nothing "
+            "(*Checkpoints* below says how to fix it)."
         )
 
     def class_names(self, name: str) -> tuple[str, ...]:

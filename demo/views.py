@@ -33,8 +33,9 @@ def draw_boxes(
         cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, thick * 2 if i == selected else thick)
         label = f"{i + 1} {face_label(face)}".strip()
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
-        top = y - th - base - 2 * thick if y - th - base - 2 * thick >= 0 else y + h  # above the box, else below
-        top = min(top, out.shape[0] - th - base - 2 * thick)
+        tall = th + base + 2 * thick
+        # Under the chin (the top of a photo sits under the panel's own label); above the box at the bottom edge.
+        top = y + h if y + h + tall <= out.shape[0] else max(0, y - tall)
         cv2.rectangle(out, (x, top), (x + tw + 2 * thick, top + th + base + 2 * thick), BOX_COLOR, -1)
         cv2.putText(out, label, (x + thick, top + th + thick), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick)
         if landmarks and face.face.landmarks is not None:

@@ -63,7 +63,7 @@ def weights_note(studio: Studio, model: str) -> str:
         return f"⚠️ {name} runs **untrained weights**: its labels are guesses, not readings."
     if trained is None:
         return f"{name}: checkpoint from the Hub (loaded on the first frame)."
-    return f"✅ {name}: trained checkpoint."
+    return f"✓ {name}: trained checkpoint."
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
