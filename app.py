@@ -8,7 +8,7 @@ import os
 import fer  # noqa: F401  first: the CPU thread policy must be set before torch loads (fer/threads.py)
 
 # isort: split
-from demo import CSS, JS, THEME, build_demo
+from demo import CSS, THEME, build_demo
 from demo.limits import MAX_UPLOAD
 from demo.runtime import limit_malloc_arenas
 
@@ -29,7 +29,6 @@ def main() -> None:
         server_name=args.host,
         server_port=args.port,
         css=CSS,
-        js=JS,
         theme=THEME,
         show_error=True,
         max_file_size=MAX_UPLOAD,

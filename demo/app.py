@@ -25,7 +25,7 @@ THEME = gr.themes.Default(primary_hue="orange").set(
 )
 DARK_ACCENT = THEME.primary_400  # the theme has no dark accent: on a dark page the selected tab needs a light one
 CSS = (
-    ".dark {--color-accent: %s}" % DARK_ACCENT  # noqa: UP031 - the CSS below is full of braces
+    ".dark {--color-accent: %s !important}" % DARK_ACCENT  # noqa: UP031 - the CSS below is full of braces
     + """
 #agreement {font-size: 1.1em}
 #status-banner {padding: 2px 10px; border-left: 4px solid var(--color-accent); font-size: 0.95em}
@@ -51,19 +51,6 @@ CSS = (
 }
 """
 )
-# Result images get their panel's label as alt text (Gradio leaves alt empty), kept current as labels change.
-JS = """
-() => {
-  const label = (img) => img.closest('.block')?.querySelector('[data-testid="block-label"]')?.textContent?.trim();
-  const fix = () => document.querySelectorAll('.block img').forEach((img) => {
-    const text = label(img);
-    if (text && img.alt !== text) img.alt = text;
-  });
-  new MutationObserver(fix).observe(document.body, {subtree: true, childList: true, characterData: true,
-                                                     attributes: true, attributeFilter: ['src']});
-  fix();
-}
-"""
 
 
 def build_demo(checkpoints: str | None = None, studio: Studio | None = None) -> gr.Blocks:

@@ -89,7 +89,8 @@ def test_unusual_but_valid_images_are_analysed(studio: Studio, tmp_path: Path, k
 def test_render_shows_every_chosen_model(studio: Studio) -> None:
     state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["resemotenet", "convcut"], False)
     out = render(state, 0, "")
-    assert out[0].shape == skdata.astronaut().shape  # the photo with its box
+    assert out[0]["value"].shape == skdata.astronaut().shape  # the photo with its box
+    assert "1 face(s) boxed" in out[0]["alt_text"]
     assert "of 2 models" in out[2]
     slots = out[3:]
     shown = [MODEL_IDS[i // 3] for i, s in enumerate(slots) if i % 3 == 0 and s.get("visible")]
@@ -302,6 +303,8 @@ def test_every_face_is_numbered_and_labelled_and_a_click_picks_it(studio: Studio
     assert face_at(faces, 0, photo.shape[0] - 1) is None  # far from every face
     picked = render(state, 2, "")
     assert picked[1]["value"] == 2 and "showing face 3" in picked[2] and "Face 3:" in picked[4]["label"]
+    assert picked[4]["alt_text"] == picked[4]["label"]  # every map has alt text
+    assert all(f"{i + 1} {face_label(f)}" in picked[0]["alt_text"] for i, f in enumerate(faces))
 
 
 def test_changing_method_or_class_reruns_the_same_faces(studio: Studio) -> None:

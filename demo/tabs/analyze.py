@@ -26,6 +26,7 @@ from demo.views import (
     draw_boxes,
     draw_regions,
     face_at,
+    face_label,
     model_caption,
     region_bars,
 )
@@ -197,6 +198,7 @@ def render(
             continue
         overlay = cam_view(state, face, result.cam, display) if result.cam is not None else None
         caption = model_caption(name, result.trained)
+        cam_label = f"Face {face_index + 1}: {method} for '{result.cam_class}' ({caption})"
         # Untrained: no big headline over flat bars (CSS hides it), the panel's label says what it is worth.
         headline = f"{caption}: {result.top}" if result.trained else caption
         slots += [
@@ -206,11 +208,7 @@ def render(
                 visible=True,
                 elem_classes=["model-probs"] + ([] if result.trained else ["untrained"]),
             ),
-            gr.update(
-                value=overlay,
-                label=f"Face {face_index + 1}: {method} for '{result.cam_class}' ({caption})",
-                visible=True,
-            ),
+            gr.update(value=overlay, label=cam_label, alt_text=cam_label, visible=True),
             gr.update(value=region_bars(result), visible=True),
         ]
     picker = gr.update(
@@ -221,7 +219,12 @@ def render(
     summary = message + lead + f"{count}showing face {face_index + 1}.\n\n" + agreement_line(face)
     table = agreement_table(face)
     summary += "\n\n" + table if table else ""
-    return [draw_boxes(state["photo"], faces, face_index, display.landmarks), picker, summary, *slots]
+    labels = ", ".join(f"{i + 1} {face_label(f)}" for i, f in enumerate(faces))
+    photo = gr.update(
+        value=draw_boxes(state["photo"], faces, face_index, display.landmarks),
+        alt_text=f"The photo with {len(faces)} face(s) boxed, numbered left to right: {labels}",
+    )
+    return [photo, picker, summary, *slots]
 
 
 def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
@@ -254,6 +257,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
                 interactive=False,
                 height=360,
                 elem_id="analyze-photo",
+                alt_text="The photo with a numbered box per face",
             )
             picker = shared["face_picker"] = gr.Radio(label="Face", choices=[], visible=False)
             summary = gr.Markdown(elem_id="agreement")

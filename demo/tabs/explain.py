@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
-import numpy as np
 import torch
 
 import fer
@@ -65,20 +64,19 @@ def explain_face(
     )
 
 
-def face_shown(state: dict | None, face_index: int | None) -> tuple[np.ndarray | None, str]:
+def face_shown(state: dict | None, face_index: int | None) -> tuple[Any, str]:
     """The face Explain works on: its crop (what the models see) and which face of the photo it is."""
     if not state or not state.get("faces"):
         return None, "No face yet: analyse a photo in the **Analyze** tab first."
     faces = state["faces"]
     i = min(face_index or 0, len(faces) - 1)
-    return faces[
-        i
-    ].face.gray, f"Explaining **face {i + 1} of {len(faces)}** from the Analyze tab (choose another there)."
+    thumb = gr.update(value=faces[i].face.gray, alt_text=f"Face {i + 1} of {len(faces)}: the crop the models see")
+    return thumb, f"Explaining **face {i + 1} of {len(faces)}** from the Analyze tab (choose another there)."
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     with gr.Row(equal_height=False):
-        thumb = gr.Image(label="Face explained", interactive=False, height=120, width=120, min_width=130, scale=0)
+        thumb = gr.Image(label="Face", buttons=[], interactive=False, height=120, width=120, min_width=130, scale=0)
         with gr.Column(scale=4):
             which = gr.Markdown("No face yet: analyse a photo in the **Analyze** tab first.", elem_id="explain-face")
             with gr.Row():
@@ -126,7 +124,7 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         gallery, text = explain_face(studio, s, i, m, lay, t, sc, progress, cmap or DEFAULT_COLORMAP, float(a))
         maps = dict(zip([k for k in CAM_LABELS if sc or k != "scorecam"], gallery))
         shown = [
-            gr.update(value=maps[k][0], label=maps[k][1], visible=True)
+            gr.update(value=maps[k][0], label=maps[k][1], alt_text=maps[k][1], visible=True)
             if k in maps
             else gr.update(value=None, label=label, visible=sc or k != "scorecam")
             for k, label in CAM_LABELS.items()

@@ -81,7 +81,9 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
             state = gr.Markdown(weights_note(studio, "resemotenet"), elem_id="live-weights")
             model.change(lambda m: weights_note(studio, m), model, state, api_name=False)
         with gr.Column():
-            labelled = gr.Image(label="Faces", interactive=False)
+            labelled = gr.Image(
+                label="Faces", interactive=False, alt_text="The latest webcam frame, a box and emotion label per face"
+            )
             chart = gr.LinePlot(
                 x="seconds ago",
                 y="probability",
