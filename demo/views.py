@@ -73,8 +73,10 @@ def agreement_line(face: FaceResult) -> str:
     tops = Counter(result.top for result in face.models.values())
     (label, votes), n = tops.most_common(1)[0], len(face.models)
     others = ", ".join(f"{fer.get_spec(m).display_name}: {r.top}" for m, r in face.models.items() if r.top != label)
-    line = f"**{votes} of {n} models: {label}**" + (f" (others: {others})" if others else "")
     untrained = [fer.get_spec(m).display_name for m, r in face.models.items() if not r.trained]
+    if len(untrained) == n:  # nothing to report: no bold headline over guesses
+        return f"{votes} of {n} models: {label}, but every one runs ⚠️ untrained weights: a guess, not a reading."
+    line = f"**{votes} of {n} models: {label}**" + (f" (others: {others})" if others else "")
     if untrained:
         line += (
             f"\n\n⚠️ Untrained weights (no checkpoint found): {', '.join(untrained)}. Their outputs are not meaningful."

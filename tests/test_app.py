@@ -347,6 +347,9 @@ def test_one_banner_says_which_models_are_untrained(tmp_path: Path) -> None:
     banner = untrained.checkpoint_banner()
     assert banner.count("\n") == 0 and "Untrained weights" in banner and "every model" in banner
     assert "untrained weights" in weights_note(untrained, "resemotenet")
+    state, _ = run_analysis(untrained, None, skdata.astronaut(), "gradcam", TOP, ["convcut"], False)
+    summary = render(state, 0, "")[2]
+    assert "**" not in summary.split("Do the maps agree?")[0] and "a guess, not a reading" in summary
 
 
 def test_untrained_models_get_no_headline_and_maps_come_over_the_colour_photo(studio: Studio) -> None:
