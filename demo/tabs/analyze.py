@@ -234,10 +234,14 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
     with gr.Column(elem_id="analyze-main"):
         with gr.Column(elem_id="analyze-input"):
             upload = gr.File(
-                label="Photo (any image file; drop a new one to replace it)",
+                label="Photo (any image file)",
                 file_types=["image"],
                 type="filepath",
                 elem_id="analyze-upload",
+            )
+            # A loaded gr.File takes no new drop until it is cleared: this button replaces the photo in one step.
+            another = gr.UploadButton(
+                "Upload another photo", file_types=["image"], type="filepath", size="sm", elem_id="analyze-another"
             )
             if examples:
                 # Not pre-computed: nothing heavy at start-up (Spaces would otherwise run every example at launch).
@@ -309,6 +313,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
     inputs = [upload, snapshot, latest, method, target, models, whole, align, *looks]
     heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
     run.click(analyze_from(None), inputs, [state, latest, *outputs], **heavy)
+    another.upload(lambda f: f, another, upload, api_name=False)  # upload.change below analyses it
     # A new file (dropped, chosen or an example) or a new snapshot is analysed at once; the newest input wins.
     upload.change(analyze_from(FILE), inputs, [state, latest, *outputs], **heavy)
     snapshot.input(analyze_from(SNAPSHOT), inputs, [state, latest, *outputs], **heavy)
