@@ -8,7 +8,7 @@ import os
 import fer  # noqa: F401  first: the CPU thread policy must be set before torch loads (fer/threads.py)
 
 # isort: split
-from demo import CSS, build_demo
+from demo import CSS, THEME, build_demo
 from demo.limits import MAX_UPLOAD
 from demo.runtime import limit_malloc_arenas
 
@@ -26,7 +26,12 @@ def main() -> None:
     demo.studio.start_background_work()
     # At most two requests run at once: more would only split two CPU cores further.
     demo.queue(default_concurrency_limit=2, max_size=64).launch(
-        server_name=args.host, server_port=args.port, css=CSS, show_error=True, max_file_size=MAX_UPLOAD
+        server_name=args.host,
+        server_port=args.port,
+        css=CSS,
+        theme=THEME,
+        show_error=True,
+        max_file_size=MAX_UPLOAD,
     )
 
 

@@ -1,5 +1,5 @@
 """The Gradio studio: a thin layer over the ``fer`` library."""
 
-from demo.app import CSS, build_demo
+from demo.app import CSS, THEME, build_demo
 
-__all__ = ["CSS", "build_demo"]
+__all__ = ["CSS", "THEME", "build_demo"]

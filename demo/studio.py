@@ -6,6 +6,7 @@ never cross between sessions.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -18,7 +19,7 @@ import numpy as np
 
 import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
-from fer.checkpoints import inspect_checkpoint
+from fer.checkpoints import META_FILE, inspect_checkpoint
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import baselines, load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
@@ -104,6 +105,41 @@ class Studio:
                 state = f"**untrained weights** (unusable checkpoint: {problem})"
             lines.append(f"- {fer.get_spec(name).display_name}: {state}")
         return f"Checkpoints from `{self.root}`:\n" + "\n".join(lines)
+
+    def trained(self, name: str) -> bool | None:
+        """Whether ``name`` runs trained weights: True, False, or None for a Hub checkpoint not loaded yet."""
+        if name in self.zoo.loaded():
+            return self.zoo.get(name).trained
+        where = locate(name, self.root)
+        if where.found is None:
+            return None
+        return bool(where.found) and inspect_checkpoint(where.source) is None
+
+    def checkpoint_banner(self) -> str:
+        """One line for the top of the page: which models run untrained weights (checked without loading)."""
+        untrained = [fer.get_spec(m).display_name for m in fer.list_models() if self.trained(m) is False]
+        if not untrained:
+            return "✓ Every model has a checkpoint: predictions and maps come from trained weights."
+        which = "every model" if len(untrained) == len(fer.list_models()) else ", ".join(untrained)
+        return (
+            f"⚠️ **Untrained weights** ({which}): their predictions are guesses and their maps explain nothing "
+            "(*Checkpoints* below says how to fix it)."
+        )
+
+    def class_names(self, name: str) -> tuple[str, ...]:
+        """The model's classes, without loading it where possible: loaded model, else its checkpoint's metadata,
+        else the untrained head's seven."""
+        if name in self.zoo.loaded():
+            return self.zoo.get(name).class_names
+        where = locate(name, self.root)
+        if where.found:
+            try:
+                names = json.loads((Path(where.source) / META_FILE).read_text()).get("class_names")
+                if isinstance(names, list) and all(isinstance(c, str) for c in names):
+                    return tuple(names)
+            except (OSError, ValueError, AttributeError):
+                pass
+        return fer.FER2013_CLASSES
 
     # --- artifacts -------------------------------------------------------------------------------------------
     def artifact(self, model: str, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> Artifact | None:

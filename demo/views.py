@@ -10,7 +10,6 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact
-from fer.explain.overlay import overlay_on_crop
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
 from fer.faces import Face
 from fer.inference import FaceResult, ModelResult
@@ -24,15 +23,21 @@ MEANINGFUL_DROP = 0.01  # occlusion drops below this are noise: the map and the 
 def draw_boxes(
     photo: np.ndarray, faces: list[FaceResult], selected: int | None = None, landmarks: bool = False
 ) -> np.ndarray:
-    """The photo with a numbered box per face; the selected face drawn thicker; with ``landmarks``, the five
-    landmarks (eyes, nose tip, mouth corners) of faces that have them."""
+    """The photo with a box per face, labelled with its number (left to right) and the models' majority emotion;
+    the selected face drawn thicker; with ``landmarks``, the five landmarks of faces that have them."""
     out = photo.copy()
     thick = max(2, round(max(photo.shape[:2]) / 300))
+    scale = max(0.5, max(photo.shape[:2]) / 1000)
     for i, face in enumerate(faces):
         x, y, w, h = face.box
-        width = thick * 2 if i == selected else thick
-        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, width)
-        cv2.putText(out, str(i + 1), (x + 4, y + h - 6), cv2.FONT_HERSHEY_SIMPLEX, max(0.6, w / 150), BOX_COLOR, thick)
+        cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, thick * 2 if i == selected else thick)
+        label = f"{i + 1} {face_label(face)}".strip()
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        tall = th + base + 2 * thick
+        # Under the chin (the top of a photo sits under the panel's own label); above the box at the bottom edge.
+        top = y + h if y + h + tall <= out.shape[0] else max(0, y - tall)
+        cv2.rectangle(out, (x, top), (x + tw + 2 * thick, top + th + base + 2 * thick), BOX_COLOR, -1)
+        cv2.putText(out, label, (x + thick, top + th + thick), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick)
         if landmarks and face.face.landmarks is not None:
             radius = max(2, round(w / 40))
             for px, py in np.rint(face.face.landmarks).astype(int):
@@ -40,13 +45,38 @@ def draw_boxes(
     return out
 
 
+def face_label(face: FaceResult) -> str:
+    """The models' majority emotion for a face ('' without models)."""
+    tops = Counter(result.top for result in face.models.values())
+    return tops.most_common(1)[0][0] if tops else ""
+
+
+def face_at(faces: list[FaceResult], x: float, y: float) -> int | None:
+    """The face a click at photo pixel (x, y) means: the smallest box holding it, else the nearest box within
+    half a box's size; None when the click is far from every face."""
+    holding = [
+        i for i, f in enumerate(faces) if f.box[0] <= x <= f.box[0] + f.box[2] and f.box[1] <= y <= f.box[1] + f.box[3]
+    ]
+    if holding:
+        return min(holding, key=lambda i: faces[i].box[2] * faces[i].box[3])
+    best, best_d = None, float("inf")
+    for i, f in enumerate(faces):
+        bx, by, bw, bh = f.box
+        d = max(abs(x - (bx + bw / 2)) - bw / 2, abs(y - (by + bh / 2)) - bh / 2)
+        if d <= max(bw, bh) / 2 and d < best_d:
+            best, best_d = i, d
+    return best
+
+
 def agreement_line(face: FaceResult) -> str:
     """'3 of 4 models: happy' (plus the dissenters), with a warning when some weights are untrained."""
     tops = Counter(result.top for result in face.models.values())
     (label, votes), n = tops.most_common(1)[0], len(face.models)
     others = ", ".join(f"{fer.get_spec(m).display_name}: {r.top}" for m, r in face.models.items() if r.top != label)
-    line = f"**{votes} of {n} models: {label}**" + (f" (others: {others})" if others else "")
     untrained = [fer.get_spec(m).display_name for m, r in face.models.items() if not r.trained]
+    if len(untrained) == n:  # nothing to report: no bold headline over guesses
+        return f"{votes} of {n} models: {label}, but every one runs ⚠️ untrained weights: a guess, not a reading."
+    line = f"**{votes} of {n} models: {label}**" + (f" (others: {others})" if others else "")
     if untrained:
         line += (
             f"\n\n⚠️ Untrained weights (no checkpoint found): {', '.join(untrained)}. Their outputs are not meaningful."
@@ -154,13 +184,6 @@ def region_bars(result: ModelResult) -> str:
 def calibration_caption(result: ModelResult) -> str:
     """ " · calibrated T=1.70" for a checkpoint with temperature scaling (its probabilities are softmax(z / T))."""
     return f" · calibrated T={result.temperature:.2f}" if result.temperature is not None else ""
-
-
-def consensus_overlay(face: FaceResult) -> np.ndarray | None:
-    """The models' consensus map (the mean of their min-max normalised maps) over the face; None with < 2 maps."""
-    if face.cam_agreement is None:
-        return None
-    return overlay_on_crop(face.face.gray, face.cam_agreement.consensus)
 
 
 def agreement_table(face: FaceResult) -> str:

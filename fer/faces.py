@@ -320,6 +320,21 @@ def whole_image_face(rgb: np.ndarray) -> Face:
     return Face((x0, y0, side, side), None, crop, whole_image=True, crop_box=(x0, y0, side, side))
 
 
+def color_crop(photo: np.ndarray, face: Face) -> np.ndarray:
+    """The RGB photo cut exactly as ``face.gray`` was (same alignment, same pixels): a colour backdrop for its maps.
+
+    ``photo`` must be the image the face was detected in. Parts past the border repeat the edge, as in ``gray``.
+    """
+    side = face.gray.shape[0]
+    if face.matrix is not None:
+        matrix = np.asarray(face.matrix, dtype=np.float64)
+    else:  # the whole-image face: a plain shift to its square
+        x, y, _, _ = face.region
+        matrix = np.array([[1.0, 0.0, -x], [0.0, 1.0, -y]])
+    rgb = np.ascontiguousarray(photo if photo.ndim == 3 else np.repeat(photo[:, :, None], 3, axis=2))
+    return cv2.warpAffine(rgb, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def face_tensor(face: Face, spec: InputSpec, size: int | None = None) -> torch.Tensor:
     """The model input for one face: float (1, C, S, S), resized and normalised as ``spec`` says."""
     return to_model_input(torch.from_numpy(np.ascontiguousarray(face.gray))[None], spec, size)

@@ -17,7 +17,7 @@ from skimage import data as skdata
 
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
 from demo.tabs import compare, confusion, embeddings, evaluate
-from demo.tabs.analyze import MODEL_IDS, TOP, render, run_analysis
+from demo.tabs.analyze import MODEL_IDS, TOP, render, rerun, run_analysis
 from fer.data import make_synthetic_faces
 
 
@@ -65,6 +65,7 @@ def test_bad_uploads_get_a_clear_message(studio: Studio, tmp_path: Path, name: s
     state, text = run_analysis(studio, str(path), None, "gradcam", TOP, ["resemotenet"], False)
     assert state is None and text.startswith("⚠️")
     assert message in text.lower() or message in text
+    assert str(tmp_path) not in text and "/tmp" not in text  # the file's name at most, never the server's folder
     outputs = render(state, 0, text)
     assert outputs[2] == text  # the message is what the page shows
 
@@ -88,7 +89,8 @@ def test_unusual_but_valid_images_are_analysed(studio: Studio, tmp_path: Path, k
 def test_render_shows_every_chosen_model(studio: Studio) -> None:
     state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["resemotenet", "convcut"], False)
     out = render(state, 0, "")
-    assert out[0].shape == skdata.astronaut().shape  # the photo with its box
+    assert out[0]["value"].shape == skdata.astronaut().shape  # the photo with its box
+    assert "1 face(s) boxed" in out[0]["alt_text"]
     assert "of 2 models" in out[2]
     slots = out[3:]
     shown = [MODEL_IDS[i // 3] for i, s in enumerate(slots) if i % 3 == 0 and s.get("visible")]
@@ -258,3 +260,152 @@ def test_artifacts_are_read_once_per_version(studio: Studio) -> None:
 
     os.utime(metrics, ns=(metrics.stat().st_atime_ns, metrics.stat().st_mtime_ns + 1_000_000))
     assert studio.artifact("resemotenet") is not first
+
+
+def _luminance(hex_colour: str) -> float:
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two sRGB colours."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_primary_buttons_and_the_selected_tab_meet_wcag_aa() -> None:
+    from demo.app import CSS, DARK_ACCENT, THEME
+
+    def colour(name: str) -> str:
+        value = getattr(THEME, name)
+        while value.startswith("*"):  # a reference to another variable of the theme ("*primary_700")
+            value = getattr(THEME, value[1:])
+        return {"white": "#ffffff", "black": "#000000"}.get(value, value)
+
+    assert contrast("#ffffff", "#000000") == pytest.approx(21.0)
+    assert contrast(colour("button_primary_text_color"), colour("button_primary_background_fill")) >= 4.5
+    assert contrast(colour("button_primary_text_color"), colour("button_primary_background_fill_hover")) >= 4.5
+    # The selected tab's text is --color-accent on the page background.
+    assert contrast(colour("color_accent"), colour("background_fill_primary")) >= 4.5
+    dark = contrast(colour("button_primary_text_color_dark"), colour("button_primary_background_fill_dark"))
+    assert dark >= 4.5
+    assert f"--color-accent: {DARK_ACCENT}" in CSS
+    assert contrast(DARK_ACCENT, colour("background_fill_primary_dark")) >= 4.5
+
+
+def test_every_example_has_faces_for_the_default_detector(studio: Studio, tmp_path: Path) -> None:
+    from demo.examples import EXAMPLE_NAMES, GROUP_FACES, example_photos
+    from fer.images import DETECT_MAX_SIDE, load_image
+
+    paths = example_photos(tmp_path)
+    assert [Path(p).stem for p in paths] == list(EXAMPLE_NAMES)
+    found = {Path(p).stem: studio.analyzer.faces(load_image(p, max_side=DETECT_MAX_SIDE))[1] for p in paths}
+    assert all(len(faces) >= 1 for faces in found.values()), {k: len(v) for k, v in found.items()}
+    assert len(found["group"]) == GROUP_FACES >= 2
+
+
+def test_every_map_is_shown_at_one_size_with_a_colour_bar() -> None:
+    from fer.explain.overlay import COLORBAR_HEIGHT, COLORMAPS, DISPLAY_SIZE, cam_display
+
+    cam = np.zeros((7, 7), np.float32)
+    cam[3, 3] = 1.0
+    shown = [cam_display(np.full((side, side), 128, np.uint8), cam) for side in (48, 121, 268)]
+    assert {s.shape for s in shown} == {(DISPLAY_SIZE + COLORBAR_HEIGHT, DISPLAY_SIZE, 3)}
+    colour = cam_display(np.full((60, 60, 3), (200, 30, 30), np.uint8), cam, colorbar=False)
+    assert colour.shape == (DISPLAY_SIZE, DISPLAY_SIZE, 3) and colour[0, 0, 0] > colour[0, 0, 2]  # the red photo
+    # The colour bar runs from the map's low colour to its high one, in the chosen colormap.
+    bar = shown[0][DISPLAY_SIZE + 2]
+    hot = shown[0][DISPLAY_SIZE // 2, DISPLAY_SIZE // 2]
+    assert np.abs(bar[-1].astype(int) - bar[0]).sum() > 100
+    assert set(COLORMAPS) >= {"viridis", "jet"}
+    jet = cam_display(np.full((48, 48), 128, np.uint8), cam, colormap="jet")
+    assert not np.array_equal(jet[DISPLAY_SIZE // 2, DISPLAY_SIZE // 2], hot)
+    invisible = cam_display(np.full((48, 48), 128, np.uint8), cam, alpha=0.0, colorbar=False)
+    assert np.abs(invisible.astype(int) - 128).max() <= 1  # opacity 0: the crop alone
+    with pytest.raises(ValueError, match="viridis"):
+        cam_display(np.zeros((8, 8), np.uint8), cam, colormap="rainbow")
+
+
+def test_every_face_is_numbered_and_labelled_and_a_click_picks_it(studio: Studio) -> None:
+    from demo.examples import group_photo
+    from demo.views import draw_boxes, face_at, face_label
+
+    photo = group_photo()
+    state, _ = run_analysis(studio, None, photo, "gradcam", TOP, ["convcut"], False)
+    faces = state["faces"]
+    assert len(faces) == 3 and [f.box[0] for f in faces] == sorted(f.box[0] for f in faces)  # left to right
+    drawn = draw_boxes(photo, faces, 0)
+    for face in faces:  # a filled label under (or above) every face, not only the chosen one
+        x, y, w, h = face.box
+        below, above = drawn[y + h + 2 : y + h + 30, x : x + 30], drawn[max(0, y - 30) : y - 2, x : x + 30]
+        assert max((s == (255, 200, 0)).all(-1).mean() if s.size else 0 for s in (below, above)) > 0.2
+        assert face_label(face) == face.models["convcut"].top
+    for i, face in enumerate(faces):
+        x, y, w, h = face.box
+        assert face_at(faces, x + w / 2, y + h / 2) == i
+    assert face_at(faces, 0, photo.shape[0] - 1) is None  # far from every face
+    picked = render(state, 2, "")
+    assert picked[1]["value"] == 2 and "showing face 3" in picked[2] and "Face 3:" in picked[4]["label"]
+    assert picked[4]["alt_text"] == picked[4]["label"]  # every map has alt text
+    assert all(f"{i + 1} {face_label(f)}" in picked[0]["alt_text"] for i, f in enumerate(faces))
+
+
+def test_changing_method_or_class_reruns_the_same_faces(studio: Studio) -> None:
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["convcut"], False)
+    again, message = rerun(studio, state, "eigencam", "sad", ["convcut"])
+    assert again["method"] == "eigencam" and message == ""
+    assert again["faces"][0].face is state["faces"][0].face  # no new detection
+    assert again["faces"][0].models["convcut"].cam_class == "sad"
+    assert "EigenCAM for 'sad'" in render(again, 0, "")[4]["label"]
+    two = rerun(studio, state, "scorecam", TOP, ["convcut", "resemotenet"])  # refused: the old results stay
+    assert two[0] is state and "Score-CAM" in two[1] and "still Grad-CAM's" in two[1]
+
+
+def test_the_newest_input_is_analysed_and_the_page_says_so(studio: Studio, tmp_path: Path) -> None:
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(skdata.astronaut()).save(path)
+    blank = np.full((120, 120, 3), 200, np.uint8)
+    state, text = run_analysis(studio, str(path), blank, "gradcam", TOP, ["convcut"], False, latest="snapshot")
+    assert state["faces"] == [] and "webcam snapshot" in text
+    state, text = run_analysis(studio, str(path), blank, "gradcam", TOP, ["convcut"], False, latest="file")
+    assert len(state["faces"]) == 1 and "uploaded file" in text
+
+
+def test_contempt_is_offered_only_with_an_eight_class_model(studio: Studio, tmp_path: Path, built_model) -> None:  # noqa: ANN001
+    from demo.tabs.analyze import class_choices
+
+    assert "contempt" not in class_choices(studio, MODEL_IDS)
+    fer_save = __import__("fer").save_checkpoint
+    fer_save(built_model("convcut", num_classes=8), tmp_path / "convcut")
+    eight = Studio(str(tmp_path))
+    assert eight.class_names("convcut")[-1] == "contempt"
+    assert "contempt" in class_choices(eight, ["convcut", "resemotenet"])
+    assert "contempt" not in class_choices(eight, ["resemotenet"])
+
+
+def test_one_banner_says_which_models_are_untrained(tmp_path: Path) -> None:
+    from demo.tabs.live import weights_note
+
+    untrained = Studio(str(tmp_path))
+    banner = untrained.checkpoint_banner()
+    assert banner.count("\n") == 0 and "Untrained weights" in banner and "every model" in banner
+    assert "untrained weights" in weights_note(untrained, "resemotenet")
+    state, _ = run_analysis(untrained, None, skdata.astronaut(), "gradcam", TOP, ["convcut"], False)
+    summary = render(state, 0, "")[2]
+    assert "**" not in summary.split("Do the maps agree?")[0] and "a guess, not a reading" in summary
+
+
+def test_untrained_models_get_no_headline_and_maps_come_over_the_colour_photo(studio: Studio) -> None:
+    from demo.tabs.analyze import Display
+    from fer.explain.overlay import COLORBAR_HEIGHT, DISPLAY_SIZE
+
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["convcut", "psa_resnet50"], False)
+    out = render(state, 0, "", display=Display(on_color=True, colormap="cividis", alpha=0.3))
+    slots = dict(zip(MODEL_IDS, (out[3 + 3 * i : 6 + 3 * i] for i in range(len(MODEL_IDS)))))
+    assert "untrained" not in slots["convcut"][0]["elem_classes"]  # the fixture's checkpoint
+    assert "untrained" in slots["psa_resnet50"][0]["elem_classes"] and "untrained" in slots["psa_resnet50"][0]["label"]
+    cam = slots["convcut"][1]["value"]
+    assert cam.shape == (DISPLAY_SIZE + COLORBAR_HEIGHT, DISPLAY_SIZE, 3)
+    body = cam[:DISPLAY_SIZE].astype(int)
+    assert np.abs(body[..., 0] - body[..., 2]).mean() > 5  # colour, not gray under the map

@@ -238,3 +238,95 @@ def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  #
     # Compare keeps the trained checkpoints' evaluations, which exist.
     tab(page, "Compare models")
     assert page.locator("#compare-source").get_by_label("trained checkpoints").is_checked()
+
+
+def _luminance(rgb: str) -> float:
+    """Relative luminance of a CSS 'rgb(r, g, b)' colour (WCAG 2)."""
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_another_photo_replaces_the_first_and_a_click_picks_a_face(page, tmp_path) -> None:  # noqa: ANN001
+    from PIL import Image
+
+    from demo.examples import group_photo
+
+    tab(page, "Analyze")
+    group = tmp_path / "group.png"
+    Image.fromarray(group_photo()).save(group)
+    # Another photo replaces the one loaded by the first test in one step (no clearing first).
+    with page.expect_file_chooser() as chooser:
+        page.locator("#analyze-another").click()
+    chooser.value.set_files(str(group))
+    page.locator("#agreement").get_by_text("3 faces found").wait_for()
+    assert "group" in page.locator("#analyze-upload").inner_text()
+    photo = page.locator("#analyze-photo img")
+    photo.wait_for()
+    box = photo.bounding_box()
+    width, height = photo.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    scale = min(box["width"] / width, box["height"] / height)  # object-fit: contain
+    left = box["x"] + (box["width"] - width * scale) / 2
+    top = box["y"] + (box["height"] - height * scale) / 2
+    # The rightmost face of the group photo (its mirrored astronaut): about x 990, y 120 of 1152 x 512.
+    page.mouse.click(left + 990 * scale, top + 120 * scale)
+    page.locator("#agreement").get_by_text("showing face 3").wait_for()
+    cams = page.locator(".model-cam img")
+    cams.nth(3).wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.model-cam img')].every(i => i.alt.includes('Face 3'))"
+    )
+    assert "3 face(s) boxed" in photo.get_attribute("alt")  # result images have alt text
+    # The primary button's text meets WCAG AA (4.5:1) as rendered.
+    run = page.locator("#analyze-run")
+    colours = run.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert _contrast(*colours) >= 4.5, colours
+    page.screenshot(path=str(SHOTS / "analyze-group.png"), full_page=True)
+
+
+def test_explain_shows_its_face_and_every_map(page) -> None:  # noqa: ANN001
+    tab(page, "Explain")
+    page.locator("#explain-face").get_by_text("face 3 of 3").wait_for()
+    page.get_by_role("button", name="Explain", exact=True).click()
+    maps = page.locator(".explain-map img")
+    maps.nth(5).wait_for()
+    assert maps.count() == 6  # every method but Score-CAM, in panels that wrap, no inner scroll
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.explain-map img')].every(i => i.alt.includes('ROAD'))"
+    )
+    selected = page.get_by_role("tab", name="Explain")
+    # The text's colour against the first opaque background behind it.
+    colours = selected.evaluate(
+        """t => {
+          let e = t, bg = 'rgba(0, 0, 0, 0)';
+          const clear = (c) => c.startsWith('rgba') && c.endsWith(', 0)');
+          while (e && clear(bg = getComputedStyle(e).backgroundColor)) e = e.parentElement;
+          return [getComputedStyle(t).color, e ? bg : 'rgb(255, 255, 255)'];
+        }"""
+    )
+    assert _contrast(*colours) >= 4.5, colours
+    page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
+    tab(page, "Live webcam")
+    page.locator("#live-weights").get_by_text("ResEmoteNet").wait_for()  # trained or not, said beside the model
+
+
+def test_phone_shows_results_right_after_the_photo(page, studio_server) -> None:  # noqa: ANN001
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        phone.set_default_timeout(180_000)
+        phone.goto(studio_server.url)
+        phone.locator("#analyze-examples").get_by_text("group.png").click()  # the multi-face example
+        phone.locator("#agreement").get_by_text("3 faces found").wait_for()
+        photo = phone.locator("#analyze-photo").bounding_box()
+        summary = phone.locator("#agreement").bounding_box()
+        assert photo["y"] < 844 and summary["y"] < 2 * 844, (photo, summary)  # not two screens down
+        assert phone.locator("#analyze-options").bounding_box()["y"] > summary["y"]  # options after results
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # nothing wider than the phone
+        phone.screenshot(path=str(SHOTS / "analyze-phone.png"), full_page=True)
+    finally:
+        phone.close()

@@ -171,10 +171,11 @@ def test_the_page_cleans_gradio_cache_and_writes_examples_only_into_its_own_fold
     by_name = {f.name: f for f in demo.fns.values()}
     assert by_name["analyze"].concurrency_id == by_name["explain"].concurrency_id == limits.HEAVY  # one queue
     assert by_name["analyze_clip"].concurrency_id == limits.HEAVY  # the Video tab's models too
+    assert by_name["again"].concurrency_id == limits.HEAVY  # Analyze's re-run on a new method, class or models
     predict = next(f for f in demo.fns.values() if f.api_name == "predict")
     assert predict.concurrency_id == limits.HEAVY and predict.concurrency_limit == limits.HEAVY_SLOTS
     examples = sorted(studio.scratch.glob("*.png"))
-    assert [p.name for p in examples] == ["astronaut.png", "camera.png"]
+    assert [p.name for p in examples] == ["astronaut.png", "camera.png", "group.png"]
     assert studio.scratch.stat().st_mode & 0o077 == 0  # private: nobody else can plant a link in it
 
 

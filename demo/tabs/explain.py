@@ -17,7 +17,7 @@ from fer.budget import BudgetExceeded
 from fer.explain.cam import compute_cam
 from fer.explain.faithfulness import road_score
 from fer.explain.methods import CAM_LABELS
-from fer.explain.overlay import overlay_on_crop
+from fer.explain.overlay import COLORMAPS, DEFAULT_COLORMAP, DISPLAY_SIZE, cam_display
 from fer.faces import face_tensor
 
 TOP = "top class"
@@ -32,7 +32,10 @@ def explain_face(
     target: str,
     with_score_cam: bool,
     progress: gr.Progress = gr.Progress(),
+    colormap: str = DEFAULT_COLORMAP,
+    alpha: float = 0.5,
 ) -> tuple[list, str]:
+    """(map, caption) per CAM method for the chosen face, every map at the display size; and a note."""
     if not state or not state.get("faces"):
         return [], "Analyze a photo first (Analyze tab); its selected face is explained here."
     face = state["faces"][min(face_index or 0, len(state["faces"]) - 1)].face
@@ -53,7 +56,7 @@ def explain_face(
                 )
                 score = float(road_score(model, x, result.cams, result.targets)[0])
                 caption = f"{CAM_LABELS[method]} · ROAD {score:+.3f} · explains '{classes[result.targets[0]]}'"
-                gallery.append((overlay_on_crop(face.gray, result.cams[0]), caption))
+                gallery.append((cam_display(face.gray, result.cams[0], alpha=alpha, colormap=colormap), caption))
     except (ValueError, AttributeError, BudgetExceeded) as exc:
         return gallery, user_message(exc)
     note = "" if loaded.trained else "⚠️ Untrained weights: these maps explain a model that has learned nothing.\n\n"
@@ -63,28 +66,77 @@ def explain_face(
     )
 
 
+def face_shown(state: dict | None, face_index: int | None) -> tuple[Any, str]:
+    """The face Explain works on: its crop (what the models see) and which face of the photo it is."""
+    if not state or not state.get("faces"):
+        return None, "No face yet: analyse a photo in the **Analyze** tab first."
+    faces = state["faces"]
+    i = min(face_index or 0, len(faces) - 1)
+    thumb = gr.update(value=faces[i].face.gray, alt_text=f"Face {i + 1} of {len(faces)}: the crop the models see")
+    return thumb, f"Explaining **face {i + 1} of {len(faces)}** from the Analyze tab (choose another there)."
+
+
 def build(studio: Studio, shared: dict[str, Any]) -> None:
-    gr.Markdown("Explains the face selected in the **Analyze** tab with every CAM method of pytorch-grad-cam.")
-    with gr.Row():
-        model = gr.Dropdown(
-            [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value="resemotenet", label="Model"
-        )
-        layer = gr.Textbox(value=fer.get_spec("resemotenet").cam_target_layer, label="Layer (module name)")
-        target = gr.Dropdown([TOP, *fer.FERPLUS_CLASSES], value=TOP, label="Class")
-        score_cam = gr.Checkbox(label="Include Score-CAM (one forward pass per channel: slow on CPU)", value=False)
+    with gr.Row(equal_height=False):
+        thumb = gr.Image(label="Face", buttons=[], interactive=False, height=120, width=120, min_width=130, scale=0)
+        with gr.Column(scale=4):
+            which = gr.Markdown("No face yet: analyse a photo in the **Analyze** tab first.", elem_id="explain-face")
+            with gr.Row():
+                model = gr.Dropdown(
+                    [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value="resemotenet", label="Model"
+                )
+                layer = gr.Textbox(value=fer.get_spec("resemotenet").cam_target_layer, label="Layer (module name)")
+                target = gr.Dropdown([TOP, *studio.class_names("resemotenet")], value=TOP, label="Class")
+            with gr.Row():
+                colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colour map", min_width=120)
+                alpha = gr.Slider(0, 1, value=0.5, step=0.05, label="Map opacity", min_width=160)
+                score_cam = gr.Checkbox(
+                    label="Include Score-CAM (one forward pass per channel: slow on CPU)", value=False
+                )
     run = gr.Button("Explain", variant="primary")
-    gallery = gr.Gallery(label="CAM methods", columns=4, height="auto")
     note = gr.Markdown()
-    model.change(lambda m: fer.get_spec(m).cam_target_layer, model, layer, api_name=False)
+    # One fixed panel per method, wrapping onto new lines on narrow screens: nothing hides in an inner scroll.
+    panels = []
+    with gr.Row(elem_id="explain-maps"):
+        for key, label in CAM_LABELS.items():
+            panels.append(
+                gr.Image(
+                    label=label,
+                    interactive=False,
+                    height=DISPLAY_SIZE + 40,
+                    min_width=DISPLAY_SIZE + 16,
+                    visible=key != "scorecam",
+                    elem_classes=["explain-map"],
+                )
+            )
+
+    def model_changed(m, t):  # noqa: ANN001, ANN202
+        choices = [TOP, *studio.class_names(m)]  # contempt only for a model that has it
+        return fer.get_spec(m).cam_target_layer, gr.update(choices=choices, value=t if t in choices else TOP)
+
+    model.change(model_changed, [model, target], [layer, target], api_name=False)
+    picked = [shared["analysis"], shared["face_picker"]]
+    # Which face: shown when the tab opens and when another face is picked (the analysis State itself has no
+    # change event here: Gradio hashes a State to see a change, and the results hold numpy arrays).
+    shared["face_picker"].change(lambda s, i: face_shown(s, i), picked, [thumb, which], api_name=False)
+    shared["explain_refresh"] = (lambda s, i: face_shown(s, i), picked, [thumb, which])
 
     @friendly
-    def explain(s, i, m, lay, t, sc, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
-        return explain_face(studio, s, i, m, lay, t, sc, progress)
+    def explain(s, i, m, lay, t, sc, cmap, a, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
+        gallery, text = explain_face(studio, s, i, m, lay, t, sc, progress, cmap or DEFAULT_COLORMAP, float(a))
+        maps = dict(zip([k for k in CAM_LABELS if sc or k != "scorecam"], gallery))
+        shown = [
+            gr.update(value=maps[k][0], label=maps[k][1], alt_text=maps[k][1], visible=True)
+            if k in maps
+            else gr.update(value=None, label=label, visible=sc or k != "scorecam")
+            for k, label in CAM_LABELS.items()
+        ]
+        return [*face_shown(s, i), text, *shown]
 
     run.click(
         explain,
-        [shared["analysis"], shared["face_picker"], model, layer, target, score_cam],
-        [gallery, note],
+        [*picked, model, layer, target, score_cam, colormap, alpha],
+        [thumb, which, note, *panels],
         api_name=False,
         concurrency_limit=HEAVY_SLOTS,
         concurrency_id=HEAVY,

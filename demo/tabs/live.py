@@ -38,9 +38,8 @@ def live_frame(studio: Studio, frame: np.ndarray | None, model: str, history: li
             r = face.models[model]
             x, y, w, h = face.box
             cv2.rectangle(out, (x, y), (x + w, y + h), BOX_COLOR, 2)
-            cv2.putText(
-                out, f"{r.top} {r.probs[r.top]:.0%}", (x, max(y - 8, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, BOX_COLOR, 2
-            )
+            text = f"{r.top} {r.probs[r.top]:.0%}" + ("" if r.trained else " (untrained)")
+            cv2.putText(out, text, (x, max(y - 8, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, BOX_COLOR, 2)
         now = time.monotonic()
         largest = max(results, key=lambda f: f.box[2] * f.box[3])  # faces come left to right
         history.append((now, largest.models[model].probs))  # the largest face drives the chart
@@ -56,6 +55,17 @@ def _chart(history: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seconds ago", "probability", "emotion"])
 
 
+def weights_note(studio: Studio, model: str) -> str:
+    """Whether the live labels come from trained weights (checked without loading the model)."""
+    name = fer.get_spec(model).display_name
+    trained = studio.trained(model)
+    if trained is False:
+        return f"⚠️ {name} runs **untrained weights**: its labels are guesses, not readings."
+    if trained is None:
+        return f"{name}: checkpoint from the Hub (loaded on the first frame)."
+    return f"✓ {name}: trained checkpoint."
+
+
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     gr.Markdown(
         "Allow the camera, then press record. Frames go to the server twice a second; boxes and labels come "
@@ -68,8 +78,12 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
             model = gr.Dropdown(
                 [(fer.get_spec(m).display_name, m) for m in fer.list_models()], value="resemotenet", label="Model"
             )
+            state = gr.Markdown(weights_note(studio, "resemotenet"), elem_id="live-weights")
+            model.change(lambda m: weights_note(studio, m), model, state, api_name=False)
         with gr.Column():
-            labelled = gr.Image(label="Faces", interactive=False)
+            labelled = gr.Image(
+                label="Faces", interactive=False, alt_text="The latest webcam frame, a box and emotion label per face"
+            )
             chart = gr.LinePlot(
                 x="seconds ago",
                 y="probability",

@@ -16,7 +16,7 @@ from demo.limits import HEAVY, HEAVY_SLOTS
 from demo.studio import Studio
 from demo.views import model_caption
 from fer.explain.methods import CAM_LABELS
-from fer.explain.overlay import overlay_on_crop
+from fer.explain.overlay import cam_display
 from fer.video import (
     VideoError,
     analyze_video,
@@ -142,7 +142,7 @@ def show_frame(studio: Studio, state: dict[str, Any] | None, time_s: float) -> t
     maps = []
     for face_id, face in shown.faces.items():
         for name, r in face.models.items():
-            image = overlay_on_crop(face.face.gray, r.cam) if r.cam is not None else face.face.gray
+            image = cam_display(face.face.gray, r.cam) if r.cam is not None else face.face.gray  # one size
             maps.append((image, f"face {face_id} · {model_caption(name, r.trained)}: {r.top} {r.probs[r.top]:.0%}"))
     return shown.frame, maps, f"Frame {frame} at {at:.1f} s; maps: {CAM_LABELS.get(method, method)}"
 
