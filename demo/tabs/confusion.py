@@ -14,7 +14,7 @@ from demo.studio import Studio
 from demo.views import accuracy_text, empty_state, source_and_model, weights_note
 from fer.evaluation.confusion import NORMALIZATIONS, cell_indices, confusion
 from fer.explain.cam import compute_cam
-from fer.explain.overlay import overlay_on_crop
+from fer.explain.overlay import DISPLAY_SIZE, cam_display
 from fer.faces import face_tensor, whole_image_face
 
 MAX_GALLERY = 48
@@ -92,7 +92,7 @@ def explain_cell_face(studio: Studio, source: str, uploads: dict, model: str, sh
     result = compute_cam(loaded.model, x)
     cls = loaded.class_names[result.targets[0]]
     state = "" if loaded.trained else " ⚠️ untrained weights: the map is not meaningful"
-    return overlay_on_crop(thumb, result.cams[0]), f"Grad-CAM of '{cls}' for {art.arrays['ids'][i]}{state}"
+    return cam_display(thumb, result.cams[0]), f"Grad-CAM of '{cls}' for {art.arrays['ids'][i]}{state}"
 
 
 def build(studio: Studio, shared: dict[str, Any]) -> None:
@@ -113,7 +113,7 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
             label="Faces in the cell (click one to explain it)", columns=8, height="auto", elem_id="cell-gallery"
         )
         with gr.Column():
-            cam = gr.Image(label="Grad-CAM", interactive=False, height=240)
+            cam = gr.Image(label="Grad-CAM", interactive=False, height=DISPLAY_SIZE + 60)
             cam_note = gr.Markdown()
     inputs = [source, uploads, model]
     drill = [gallery, shown, cell_note, cam, cam_note]
