@@ -60,7 +60,7 @@ def first_author(authors: str) -> str:
 
 
 # Widths that fit 1440 px (and never squeeze a header to one letter per line).
-MODEL_TABLE_WIDTHS = ["17%", "8%", "7%", "6%", "6%", "16%", "18%", "6%", "16%"]
+MODEL_TABLE_WIDTHS = ["16%", "8%", "6%", "6%", "6%", "15%", "16%", "6%", "8%", "13%"]  # model .. ECE, ECE after T, on
 
 
 def f1_table(studio: Studio, source: str, uploads: dict) -> pd.DataFrame | None:
