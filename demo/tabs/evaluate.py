@@ -50,7 +50,9 @@ def evaluate_upload(
     counts = ", ".join(f"{k} {v}" for k, v in faces.class_counts().items() if v)
     notes = "".join(f"\n- {n}" for n in faces.notes)
     for row, name in zip(rows, new):  # every accuracy beside its chance and majority-class baselines
-        row["accuracy"] = accuracy_text(studio.artifact(name, UPLOAD_SOURCE, new))
+        art = studio.artifact(name, UPLOAD_SOURCE, new)
+        if art is not None:  # an artifact that cannot be read keeps its row without an accuracy
+            row["accuracy"] = accuracy_text(art)
     return (
         new,
         pd.DataFrame(rows),
