@@ -330,3 +330,21 @@ def test_phone_shows_results_right_after_the_photo(page, studio_server) -> None:
         phone.screenshot(path=str(SHOTS / "analyze-phone.png"), full_page=True)
     finally:
         phone.close()
+
+
+def test_score_cam_on_the_group_photo_is_refused_at_once_and_keeps_the_results(page) -> None:  # noqa: ANN001
+    """Issue 14, point 1 as a user meets it: Score-CAM chosen with four models on a three-face photo (loaded by
+    the test above) is refused with its reason well within the minute, and the Grad-CAM results stay."""
+    import time
+
+    tab(page, "Analyze")
+    page.locator("#agreement").get_by_text("3 faces found").wait_for()
+    page.get_by_label("CAM method").click()
+    start = time.monotonic()
+    page.get_by_role("option", name="Score-CAM").click()
+    page.locator("#cam-cost").get_by_text("one model").wait_for(timeout=60_000)  # the cost note, before anything runs
+    summary = page.locator("#agreement")
+    summary.get_by_text("offered for one model").wait_for(timeout=60_000)
+    assert time.monotonic() - start < 60
+    assert "still Grad-CAM's" in summary.inner_text()  # the previous maps stay, and say whose they are
+    assert page.locator(".model-cam img").count() == 4
