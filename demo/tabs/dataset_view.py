@@ -15,7 +15,7 @@ from demo.studio import Studio
 from demo.views import REGION_COLOR, source_and_model
 from fer.budget import BudgetExceeded
 from fer.explain.dataset_view import PER_CLASS, DatasetView, layout_masks
-from fer.explain.overlay import overlay_on_crop
+from fer.explain.overlay import cam_display
 from fer.explain.regions import ALL_REGIONS, REGIONS
 
 INTRO = (
@@ -32,7 +32,7 @@ def view_gallery(view: DatasetView) -> list[tuple]:
     for c, name in enumerate(view.class_names):
         if not view.counts[c]:
             continue
-        image = overlay_on_crop(view.mean_faces[c], view.mean_cams[c])
+        image = cam_display(view.mean_faces[c], view.mean_cams[c], colorbar=False)  # viridis, at the display size
         for region, mask in layout_masks(image.shape[0]).items():
             if region in REGIONS:
                 contours, _ = cv2.findContours(mask.astype("uint8"), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
