@@ -6,6 +6,17 @@ import cv2
 import numpy as np
 from pytorch_grad_cam.utils.image import show_cam_on_image
 
+# Colour-blind-safe maps first (perceptually uniform, readable in greyscale); jet stays for comparison with papers.
+COLORMAPS: dict[str, int] = {
+    "viridis": cv2.COLORMAP_VIRIDIS,
+    "cividis": cv2.COLORMAP_CIVIDIS,
+    "magma": cv2.COLORMAP_MAGMA,
+    "jet": cv2.COLORMAP_JET,
+}
+DEFAULT_COLORMAP = "viridis"
+DISPLAY_SIZE = 224  # every map is shown at this size: a 48-px crop and a 268-px crop read alike
+COLORBAR_HEIGHT = 26
+
 
 def _rgb_float(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
@@ -13,15 +24,23 @@ def _rgb_float(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32) / 255.0
 
 
-def overlay_on_crop(crop: np.ndarray, cam: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+def overlay_on_crop(
+    crop: np.ndarray, cam: np.ndarray, alpha: float = 0.5, colormap: str = DEFAULT_COLORMAP
+) -> np.ndarray:
     """The map (any size, values in [0, 1]) resized onto the crop (gray or RGB uint8); RGB uint8 out."""
     h, w = crop.shape[:2]
     mask = cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    return show_cam_on_image(_rgb_float(crop), mask, use_rgb=True, image_weight=1 - alpha)
+    return show_cam_on_image(
+        _rgb_float(crop), mask, use_rgb=True, colormap=colormap_code(colormap), image_weight=1 - alpha
+    )
 
 
 def overlay_on_photo(
-    photo: np.ndarray, region: tuple[int, int, int, int], cam: np.ndarray, alpha: float = 0.5
+    photo: np.ndarray,
+    region: tuple[int, int, int, int],
+    cam: np.ndarray,
+    alpha: float = 0.5,
+    colormap: str = DEFAULT_COLORMAP,
 ) -> np.ndarray:
     """The map drawn over ``region`` (x, y, w, h: the crop the model saw) of the RGB photo; the rest unchanged.
 
@@ -35,21 +54,9 @@ def overlay_on_photo(
         return out
     visible = mask[y0 - y : y1 - y, x0 - x : x1 - x]
     out[y0:y1, x0:x1] = show_cam_on_image(
-        _rgb_float(photo[y0:y1, x0:x1]), visible, use_rgb=True, image_weight=1 - alpha
+        _rgb_float(photo[y0:y1, x0:x1]), visible, use_rgb=True, colormap=colormap_code(colormap), image_weight=1 - alpha
     )
     return out
-
-
-# Colour-blind-safe maps first (perceptually uniform, readable in greyscale); jet stays for comparison with papers.
-COLORMAPS: dict[str, int] = {
-    "viridis": cv2.COLORMAP_VIRIDIS,
-    "cividis": cv2.COLORMAP_CIVIDIS,
-    "magma": cv2.COLORMAP_MAGMA,
-    "jet": cv2.COLORMAP_JET,
-}
-DEFAULT_COLORMAP = "viridis"
-DISPLAY_SIZE = 224  # every map is shown at this size: a 48-px crop and a 268-px crop read alike
-COLORBAR_HEIGHT = 26
 
 
 def colormap_code(name: str) -> int:
