@@ -68,3 +68,20 @@ def write_rafdb(
         rgb = Image.fromarray(img).resize((100, 100), Image.Resampling.BILINEAR).convert("RGB")
         save_image(root / "Image" / "aligned" / f"{Path(name).stem}_aligned.jpg", rgb, quality=95)
     return label_file
+
+
+def zip_of_synthetic_faces(path: Path, n: int = 14, seed: int = 4, folder: str = "") -> Path:
+    """A zip of ``n`` drawn faces as PNGs in class-named folders (``folder/<class>/<i>.png``), as users upload."""
+    import io
+    import zipfile
+
+    from fer.data import make_synthetic_faces
+
+    faces = make_synthetic_faces(n, seed=seed)
+    prefix = f"{folder}/" if folder else ""
+    with zipfile.ZipFile(path, "w") as z:
+        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
+            buf = io.BytesIO()
+            Image.fromarray(img).save(buf, "PNG")
+            z.writestr(f"{prefix}{faces.class_names[label]}/{i}.png", buf.getvalue())
+    return path

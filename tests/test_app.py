@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from appserver import prepare_checkpoints
+from datagen import zip_of_synthetic_faces
 from PIL import Image
 from skimage import data as skdata
 
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
 from demo.tabs import compare, confusion, embeddings, evaluate
 from demo.tabs.analyze import MODEL_IDS, TOP, render, rerun, run_analysis
-from fer.data import make_synthetic_faces
 
 
 @pytest.fixture(scope="module")
@@ -197,13 +197,8 @@ def test_embedding_map_has_a_legend_per_group_in_every_colouring(studio: Studio)
 
 
 def test_evaluate_your_data_zip(studio: Studio, tmp_path: Path) -> None:
-    faces = make_synthetic_faces(14, seed=4)
-    zpath = tmp_path / "mine.zip"
-    with zipfile.ZipFile(zpath, "w") as z:
-        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "PNG")
-            z.writestr(f"mine/{faces.class_names[label]}/{i}.png", buf.getvalue())
+    zpath = zip_of_synthetic_faces(tmp_path / "mine.zip", 14, folder="mine")
+    with zipfile.ZipFile(zpath, "a") as z:
         z.writestr("mine/.DS_Store", b"junk")
 
     class NoProgress:

@@ -201,12 +201,7 @@ def test_video_tab_shows_the_timeline_and_a_playable_overlay(page, tmp_path) -> 
 
 
 def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  # noqa: ANN001
-    import io
-    import zipfile
-
-    from PIL import Image
-
-    from fer.data import make_synthetic_faces
+    from datagen import zip_of_synthetic_faces
 
     tab(page, "Confusion matrix")
     page.locator("#confusion-model input").click()
@@ -215,13 +210,7 @@ def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  #
     # An empty state is a pointer to the next step, not an empty table with "1 2 3" headers.
     page.locator("#confusion-note").get_by_text("Evaluate your data").wait_for()
     assert page.locator("#confusion-table").is_hidden()
-    faces = make_synthetic_faces(14, seed=4)
-    zpath = tmp_path / "mine.zip"
-    with zipfile.ZipFile(zpath, "w") as z:
-        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "PNG")
-            z.writestr(f"mine/{faces.class_names[label]}/{i}.png", buf.getvalue())
+    zpath = zip_of_synthetic_faces(tmp_path / "mine.zip", 14, folder="mine")
     tab(page, "Evaluate your data")
     page.locator("#evaluate-upload input[type=file]").set_input_files(str(zpath))
     page.get_by_role("button", name="Evaluate the four models").click()

@@ -4,15 +4,14 @@ temporary files removed. Handlers are called directly (no browser), on the two-m
 from __future__ import annotations
 
 import contextvars
-import io
 import time
-import zipfile
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pytest
 from appserver import prepare_checkpoints
+from datagen import zip_of_synthetic_faces
 from PIL import Image
 from skimage import data as skdata
 
@@ -21,7 +20,6 @@ from demo.messages import friendly, without_paths
 from demo.studio import Studio
 from demo.tabs import evaluate
 from demo.tabs.analyze import TOP, run_analysis, score_cam_note
-from fer.data import make_synthetic_faces
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +45,7 @@ class NoProgress:
 
 
 def zip_of_faces(path: Path, n: int = 14) -> Path:
-    faces = make_synthetic_faces(n, seed=4)
-    with zipfile.ZipFile(path, "w") as z:
-        for i, (img, label) in enumerate(zip(faces.images, faces.labels)):
-            buf = io.BytesIO()
-            Image.fromarray(img).save(buf, "PNG")
-            z.writestr(f"{faces.class_names[label]}/{i}.png", buf.getvalue())
-    return path
+    return zip_of_synthetic_faces(path, n)
 
 
 def test_score_cam_on_a_multi_face_photo_is_refused_within_a_minute(studio: Studio, crowd: str) -> None:
