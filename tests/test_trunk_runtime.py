@@ -119,7 +119,7 @@ def test_a_failed_export_leaves_torch_in_charge(
         raise RuntimeError("exporter exploded")
 
     monkeypatch.setattr(TrunkRunner, "_export", broken)
-    runner = TrunkRunner(model, "onnxruntime", cache=tmp_path)
+    runner = TrunkRunner(model, runtime_under_test("resemotenet"), cache=tmp_path)  # one that is installed
     assert runner.run(torch.zeros(1, 3, 64, 64)) is None  # not built yet: torch runs it
     with caplog.at_level(logging.WARNING, logger="fer.runtime.trunk"):
         assert not runner.start().wait(timeout=60)
