@@ -23,6 +23,7 @@ the drawn faces against the geometry they were drawn with, as a fraction of the 
     python bench/face_detection.py --seed 1 --scenes 20 --misses /tmp/misses   # + a picture of each miss
     python bench/face_detection.py --scenes 6 --json /tmp/detection.json
     python bench/face_detection.py --scenes 0 --analyze-rounds 5   # only fer.analyze's latency, Haar vs MTCNN
+    python bench/face_detection.py --seed 1 --scenes 20 --alternatives   # + the changes tried, not adopted
 
 ``--analyze-rounds N`` also times ``Analyzer.analyze`` on the astronaut photo (detection + the four models
 with Grad-CAM, untrained weights, ``regions=False`` so both do the same work) with Haar without alignment
@@ -43,7 +44,8 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,8 @@ from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import fer.faces as faces_module  # noqa: E402
+from fer import mtcnn  # noqa: E402
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks  # noqa: E402
 from fer.faces import MIN_FACE, MIN_SCORE, ROTATIONS, _merge, _mtcnn_candidates, _to_gray, detect_faces  # noqa: E402
 
@@ -179,6 +183,53 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
 CHOSEN = "mtcnn +-15/30"
 
 
+@contextmanager
+def _patched(module: object, name: str, value: object) -> Iterator[None]:
+    old = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, old)
+
+
+def alternatives(min_face: int) -> dict[str, Callable[[np.ndarray], list]]:
+    """Changes to the chosen MTCNN that were tried for the FER2013 faces it misses, and not adopted (README).
+
+    Each returns [shape, candidates] like :func:`detectors`' MTCNN rows, merged as ``detect_faces`` merges.
+    """
+
+    def chosen(rgb: np.ndarray) -> list:
+        return [_to_gray(rgb).shape, _mtcnn_candidates(rgb, _to_gray(rgb), min_face, tuple(ROTATIONS))]
+
+    def clahe(rgb: np.ndarray) -> list:
+        # + MTCNN on a contrast-equalised gray copy of the upright photo, its faces held to the turned copies'
+        # second-look bar (a fifth chance for a texture)
+        gray = _to_gray(rgb)
+        flat = cv2.cvtColor(cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray), cv2.COLOR_GRAY2RGB)
+        extra = [(*c[:5], False, *c[6:]) for c in _mtcnn_candidates(flat, gray, min_face, (0.0,))]
+        return [gray.shape, chosen(rgb)[1] + extra]
+
+    def rnet_low(rgb: np.ndarray) -> list:
+        with _patched(mtcnn, "THRESHOLDS", (mtcnn.THRESHOLDS[0], 0.3, mtcnn.THRESHOLDS[2])):
+            return chosen(rgb)
+
+    def more_turns(rgb: np.ndarray) -> list:
+        turns = (*ROTATIONS, -22.5, 22.5, -45.0, 45.0)
+        return [_to_gray(rgb).shape, _mtcnn_candidates(rgb, _to_gray(rgb), min_face, turns)]
+
+    def unshrunk(rgb: np.ndarray) -> list:
+        with _patched(faces_module, "ROTATED_FACE_PX", faces_module.ROTATED_MIN_FACE):
+            return chosen(rgb)
+
+    return {
+        "alt: + CLAHE copy": clahe,
+        "alt: R-Net 0.3": rnet_low,
+        "alt: + turns 22.5/45": more_turns,
+        "alt: turned unshrunk": unshrunk,
+    }
+
+
 def merged(name: str, shape: tuple, candidates: list, min_face: int, min_score: float = MIN_SCORE) -> list:
     """What detect_faces returns for these candidates (the first version: its own size and score limits)."""
     if name == "mtcnn +-30 (before)":
@@ -274,6 +325,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--analyze-rounds", type=int, default=0, help="also time fer.analyze, Haar vs MTCNN")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--alternatives", action="store_true", help="also the changes tried and not adopted")
     parser.add_argument("--misses", help="write a picture of each face >= 40 px the chosen MTCNN misses here")
     args = parser.parse_args(argv)
     if args.scenes == 0:
@@ -293,6 +345,8 @@ def main(argv: list[str] | None = None) -> dict:
     scenes += [astronaut] + [Scene("skimage photos", _background(n, 640, 480)) for n in NO_PEOPLE]
 
     found = detectors(args.min_face)
+    if args.alternatives:
+        found |= alternatives(args.min_face)
     for fn in found.values():  # warm-up: load the cascade and the networks (merging, untimed, takes microseconds)
         fn(scenes[0].rgb)
     records = {name: [] for name in found}  # per scene: (hits, false positives, ms, errors)
@@ -376,13 +430,13 @@ def main(argv: list[str] | None = None) -> dict:
     if args.analyze_rounds:
         results["analyze"] = analyze_latency(args.analyze_rounds)
     print(json.dumps(results, indent=1))
-    print(f"\n{'detector':15} {'kind':15} {'faces':>5} {'recall>=40px':>12} {'FP/photo':>8} {'ms/photo':>8}")
+    print(f"\n{'detector':22} {'kind':15} {'faces':>5} {'recall>=40px':>12} {'FP/photo':>8} {'ms/photo':>8}")
     for name, row in results["detectors"].items():
         for kind in kinds:
             r = row[kind]
             rec = "-" if r[f"recall_{MIN_SIZE_GOAL}px_up"] is None else f"{r[f'recall_{MIN_SIZE_GOAL}px_up']:.3f}"
             fp, ms = r["fp_per_photo"], r["ms_per_photo_median"]
-            print(f"{name:15} {kind:15} {r['faces']:5d} {rec:>12} {fp:8.2f} {ms:8.0f}")
+            print(f"{name:22} {kind:15} {r['faces']:5d} {rec:>12} {fp:8.2f} {ms:8.0f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return results
