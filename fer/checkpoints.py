@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import socket
@@ -40,6 +41,19 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(/[\w.-]+)*$")
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, unsafe or does not fit its model; the message names the file."""
+
+
+MIN_T, MAX_T = 0.05, 20.0  # temperature scaling: the range training searches and a checkpoint's metadata may hold
+
+
+def valid_temperature(value: Any) -> bool:
+    """Whether ``value`` is a temperature a checkpoint may carry: a finite number in [MIN_T, MAX_T]."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and MIN_T <= value <= MAX_T
+    )
 
 
 def save_checkpoint(model: nn.Module, directory: str | os.PathLike, /, **meta: Any) -> Path:
@@ -247,8 +261,6 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
     if meta.get("data") is not None and not isinstance(meta["data"], (str, dict)):
         raise bad("data", "must be a name or an object")
     if meta.get("temperature") is not None:  # written by training: temperature scaling (fer.evaluation.temperature)
-        from fer.evaluation.temperature import MAX_T, MIN_T, valid_temperature
-
         t = meta["temperature"]
         if not isinstance(t, dict) or not valid_temperature(t.get("value")):
             raise bad("temperature", f"must be an object whose 'value' is a number from {MIN_T} to {MAX_T}")

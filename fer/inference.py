@@ -149,8 +149,7 @@ class Analyzer:
             target_index = classes.index(target) if target else None
             result = compute_cam(model, x, cam, targets=target_index, layer=layer, trunk=loaded.trunk)
             logits, maps, explained = result.logits, result.cams, result.targets
-        temperature = loaded.temperature or 1.0  # a calibrated checkpoint: probabilities of logits / T
-        probs = (logits.float() / temperature).softmax(1).cpu().numpy()
+        probs = loaded.probs(logits).cpu().numpy()  # a calibrated checkpoint's logits / T
         shares: list = [None] * len(faces)
         occluded: list = [None] * len(faces)
         if maps is not None and regions:
@@ -169,8 +168,7 @@ class Analyzer:
                     [explained[i] for i in with_landmarks],
                     regions=REGIONS,
                     baseline=[float(probs[i, explained[i]]) for i in with_landmarks],
-                    temperature=temperature,
-                    forward=loaded.logits,
+                    probs=lambda batch: loaded.probs(loaded.logits(batch)),
                 )
                 for i, drop in zip(with_landmarks, drops):
                     occluded[i] = drop

@@ -78,6 +78,10 @@ class LoadedModel:
                 out = self.model(x)
         return out
 
+    def probs(self, logits: torch.Tensor) -> torch.Tensor:
+        """Class probabilities from this model's logits: ``softmax(logits / T)`` with the checkpoint's T, if any."""
+        return (logits.float() / (self.temperature or 1.0)).softmax(1)
+
 
 class ModelZoo:
     """Loads each model once, lazily, and keeps it: the checkpoint when there is one, else untrained weights.

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from fer.checkpoints import MAX_T, MIN_T, valid_temperature  # noqa: F401  re-exported: the bounds a checkpoint may hold
 from fer.evaluation.calibration import calibration
 
-MIN_T, MAX_T = 0.05, 20.0  # the search range, and what a checkpoint's metadata may hold
 _GOLDEN = (np.sqrt(5) - 1) / 2
 
 
@@ -87,13 +87,3 @@ def temperature_report(logits: np.ndarray, labels: np.ndarray, temperature: floa
         "nll_after": nll(logits, labels, temperature),
         "bins_after": after["bins"],
     }
-
-
-def valid_temperature(value: Any) -> bool:
-    """Whether ``value`` is a temperature a checkpoint may carry: a finite number in [MIN_T, MAX_T]."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and bool(np.isfinite(value))
-        and MIN_T <= value <= MAX_T
-    )

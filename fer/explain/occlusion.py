@@ -26,8 +26,7 @@ def occlusion_drops(
     *,
     regions: Sequence[str] | None = None,
     baseline: Sequence[float] | None = None,
-    temperature: float = 1.0,
-    forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    probs: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> list[dict[str, float]]:
     """Per face, region -> drop of the probability of class ``targets[i]`` when the region is greyed out.
 
@@ -36,9 +35,8 @@ def occlusion_drops(
     :func:`fer.explain.regions.face_region_masks`); ``regions``: which of them to grey out (default: all).
     ``baseline``: each face's probability of its target without occlusion, when already known; otherwise
     the unoccluded faces go in the batch too. A positive drop means the region helped the class.
-    ``temperature``: probabilities are ``softmax(logits / temperature)`` (a calibrated checkpoint's T).
-    ``forward``: what computes the logits of a batch instead of ``model`` (e.g. ``LoadedModel.logits``, whose
-    trunk may run in another runtime).
+    ``probs``: what turns a batch into class probabilities instead of ``softmax(model(batch))`` (the analyzer
+    passes its loaded model's, whose trunk may run in another runtime and whose checkpoint may scale the logits).
     """
     if len(masks) != len(x) or len(targets) != len(x) or (baseline is not None and len(baseline) != len(x)):
         raise ValueError(f"{len(x)} faces but {len(masks)} mask sets and {len(targets)} targets (or baselines)")
@@ -61,10 +59,10 @@ def occlusion_drops(
         batch = (torch.cat([chunk[:, None], occluded], 1) if with_baseline else occluded).flatten(0, 1)
         batch = batch.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            probs = (forward(batch) if forward is not None else model(batch)).float().div(temperature).softmax(1)
-        probs = probs.view(len(chunk), per_face, -1).cpu().numpy()
+            out = probs(batch) if probs is not None else model(batch).float().softmax(1)
+        out = out.view(len(chunk), per_face, -1).cpu().numpy()
         for i, target in enumerate(targets[start : start + faces_per_pass]):
-            p = probs[i, :, target]
+            p = out[i, :, target]
             base = float(p[0]) if with_baseline else float(baseline[start + i])  # type: ignore[index]
             drops.append({name: base - float(p[k + with_baseline]) for k, name in enumerate(names)})
     return drops
