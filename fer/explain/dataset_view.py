@@ -37,6 +37,7 @@ from fer.evaluation.artifact import PREDICTIONS_FILE
 from fer.explain.cam import compute_cam
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks
 from fer.preprocess import to_model_input
+from fer.runtime.trunk import TrunkRunner
 
 # Median MTCNN landmarks on FER2013 PublicTest crops (tools/fer2013_layout.py, 368 of 400 faces found), as x, y
 # fractions of the side, in fer.faces.LANDMARKS order: left eye, right eye, nose tip, mouth left, mouth right.
@@ -105,10 +106,12 @@ def dataset_view(
     layout: np.ndarray = FER2013_LAYOUT,
     progress: Progress | None = None,
     show_bar: bool = True,
+    trunk: TrunkRunner | None = None,
 ) -> DatasetView:
     """The per-class view of ``model`` on uint8 gray ``faces`` (N, H, W) with true ``labels`` (N,).
 
     ``progress`` is called after each class with the fraction done; ``show_bar`` also draws a tqdm bar.
+    ``trunk``: the model's runner in another runtime (``LoadedModel.trunk``), as the analyzer's CAMs use it.
     """
     class_names = tuple(str(c) for c in class_names)
     labels = np.asarray(labels, dtype=np.int64)
@@ -133,7 +136,7 @@ def dataset_view(
                 check_budget()
                 batch = torch.from_numpy(np.ascontiguousarray(faces[idx[start : start + BATCH]]))
                 x = to_model_input(batch.to(device), model.spec.input).contiguous(memory_format=torch.channels_last)
-                cams.append(compute_cam(model, x, method, targets=c).cams)
+                cams.append(compute_cam(model, x, method, targets=c, trunk=trunk).cams)
                 done += len(batch)
                 bar.update(len(batch))
                 if progress is not None:
@@ -186,6 +189,7 @@ def cached_dataset_view(
     per_class: int = PER_CLASS,
     progress: Progress | None = None,
     show_bar: bool = True,
+    trunk: TrunkRunner | None = None,
 ) -> tuple[DatasetView, bool]:
     """The view of ``model`` on the artifact in ``artifact_dir``, from the cache beside it when there is one;
     returns ``(view, from_cache)``.
@@ -212,6 +216,7 @@ def cached_dataset_view(
         per_class=per_class,
         progress=progress,
         show_bar=show_bar,
+        trunk=trunk,
     )
     try:
         atomic_write(path, lambda tmp: _write(tmp, view))
