@@ -21,7 +21,7 @@ import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
 from fer.checkpoints import META_FILE, inspect_checkpoint
 from fer.embeddings import EmbeddingCache, warm_up_umap
-from fer.evaluation import baselines, load_artifact
+from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
 from fer.explain.cam import score_cam_passes
 from fer.explain.dataset_view import PER_CLASS as DATASET_VIEW_PER_CLASS
@@ -53,11 +53,6 @@ class Artifact:
     def trained(self) -> bool:
         """Whether the weights behind it were trained: train.py's artifacts are; an upload's says (``trained``)."""
         return bool(self.metrics.get("trained", True))
-
-    @property
-    def baselines(self) -> dict[str, Any]:
-        """Chance and majority-class accuracy on the artifact's data (what its accuracy must beat)."""
-        return baselines(self.arrays["y_true"], [str(c) for c in self.arrays["class_names"]])
 
 
 class Studio:
@@ -142,8 +137,8 @@ class Studio:
         return fer.FER2013_CLASSES
 
     # --- artifacts -------------------------------------------------------------------------------------------
-    def artifact(self, model: str, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> Artifact | None:
-        """The model's artifact from the checkpoints (train.py's output) or from this session's uploaded data."""
+    def _artifact_files(self, model: str, source: str, uploads: dict | None) -> tuple[Path, Path] | None:
+        """The artifact's metrics and predictions files when both exist, else None (nothing is read)."""
         if source == UPLOAD_SOURCE:
             directory = (uploads or {}).get(model)
         else:
@@ -151,8 +146,17 @@ class Studio:
         if directory is None:
             return None
         files = (Path(directory) / METRICS_FILE, Path(directory) / PREDICTIONS_FILE)
-        if not all(f.exists() for f in files):
+        return files if all(f.exists() for f in files) else None
+
+    def has_artifact(self, model: str, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> bool:
+        return self._artifact_files(model, source, uploads) is not None
+
+    def artifact(self, model: str, source: str = CHECKPOINT_SOURCE, uploads: dict | None = None) -> Artifact | None:
+        """The model's artifact from the checkpoints (train.py's output) or from this session's uploaded data."""
+        files = self._artifact_files(model, source, uploads)
+        if files is None:
             return None
+        directory = files[0].parent
         # Every cell click and range selection asks again: read the files once per version, not per request.
         key = (str(directory), *((f.stat().st_mtime_ns, f.stat().st_size) for f in files))
         with self._lock:
@@ -182,7 +186,14 @@ class Studio:
         loaded = self.zoo.get(model)
         model_id = loaded.meta.get("weights_sha256") or f"untrained:{model}"  # untrained weights: a fixed seed
         view, cached = cached_dataset_view(
-            art.path, loaded.model, model_id, art.arrays, per_class=per_class, progress=progress, show_bar=False
+            art.path,
+            loaded.model,
+            model_id,
+            art.arrays,
+            per_class=per_class,
+            progress=progress,
+            show_bar=False,
+            trunk=loaded.trunk,
         )
         return view, art, cached
 
@@ -194,9 +205,9 @@ class Studio:
         """The evaluation data a tab should open on: the trained checkpoints' when they have an artifact (for
         ``model``, or any model), else this session's uploaded data when it has one, else the checkpoints'."""
         names = [model] if model else fer.list_models()
-        if any(self.artifact(n, CHECKPOINT_SOURCE) for n in names):
+        if any(self.has_artifact(n, CHECKPOINT_SOURCE) for n in names):  # no npz read just to choose
             return CHECKPOINT_SOURCE
-        if any(self.artifact(n, UPLOAD_SOURCE, uploads) for n in names):
+        if any(self.has_artifact(n, UPLOAD_SOURCE, uploads) for n in names):
             return UPLOAD_SOURCE
         return CHECKPOINT_SOURCE
 

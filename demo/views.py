@@ -10,6 +10,7 @@ import numpy as np
 
 import fer
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact
+from fer.evaluation import baselines_of
 from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks, scale_points
 from fer.faces import Face
 from fer.inference import FaceResult, ModelResult
@@ -107,11 +108,12 @@ def source_and_model(default_model: str = "resemotenet", tab: str = "") -> tuple
     return source, model
 
 
-def accuracy_text(art: Artifact) -> str:
-    """'41.4% (chance 14.3%, majority class neutral 25.7%)': an accuracy beside what it must beat."""
-    b = art.baselines
+def accuracy_text(metrics: dict) -> str:
+    """'41.4% (chance 14.3%, majority class neutral 25.7%)': an accuracy beside what it must beat (from the
+    metrics' per-class support: no predictions read)."""
+    b = baselines_of(metrics)
     majority = f"majority class {b['majority_class']} {b['majority']:.1%}"
-    return f"{art.metrics['accuracy']:.1%} (chance {b['chance']:.1%}, {majority})"
+    return f"{metrics['accuracy']:.1%} (chance {b['chance']:.1%}, {majority})"
 
 
 def weights_note(art: Artifact) -> str:

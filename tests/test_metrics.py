@@ -45,3 +45,11 @@ def test_baselines_are_chance_and_the_majority_class() -> None:
 
     b = baselines(np.array([2, 2, 2, 0, 1]), ["a", "b", "c", "d"])
     assert b == {"chance": 0.25, "majority": 0.6, "majority_class": "c"}
+
+
+def test_baselines_from_a_metrics_dict_match_those_from_the_labels() -> None:
+    from fer.evaluation import baselines, baselines_of
+
+    y = np.array([2, 2, 2, 0, 1])
+    metrics = classification_metrics(y, np.array([0, 1, 2, 3, 0]), ["a", "b", "c", "d"])
+    assert baselines_of(metrics) == baselines(y, ["a", "b", "c", "d"])

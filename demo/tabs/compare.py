@@ -44,7 +44,7 @@ def model_table(studio: Studio, source: str, uploads: dict, measure: bool = Fals
                 "GMACs": round(stats["gmacs"], 2),
                 "CPU ms": round(stats["latency_ms"]) if "latency_ms" in stats else "-",
                 "paper reports": ", ".join(f"{k} {v:.2f}%" for k, v in spec.reported.items()),
-                "measured accuracy": accuracy_text(art) if art else "-",
+                "measured accuracy": accuracy_text(art.metrics) if art else "-",
                 "ECE (15 bins)": round(artifact_calibration(art)["ece"], 3) if art else "-",
                 "ECE after T": temperature_ece(art) or "-",
                 "on": art.label if art else "-",

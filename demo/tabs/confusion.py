@@ -48,7 +48,8 @@ def matrix(studio: Studio, source: str, uploads: dict, model: str, norm: str) ->
     fmt = (lambda v: int(v)) if NORMALIZATIONS[norm] is None else (lambda v: round(float(v), 2))
     table = pd.DataFrame([[n, *[fmt(v) for v in row]] for n, row in zip(names, cm)], columns=[CORNER, *names])
     note = (
-        f"{fer.get_spec(model).display_name} on {art.label}: accuracy {accuracy_text(art)}. {weights_note(art)}\n\n"
+        f"{fer.get_spec(model).display_name} on {art.label}: accuracy {accuracy_text(art.metrics)}. "
+        f"{weights_note(art)}\n\n"
         "Rows: the true class; columns: the predicted one. **Click a cell** to see its faces."
     )
     return table, note

@@ -47,7 +47,7 @@ def embedding_frame(studio: Studio, source: str, uploads: dict, model: str, meth
     frame["color"] = frame[COLUMN[color]]
     note = (
         f"{method} of {len(frame)} faces ({art.label}); {fer.get_spec(model).display_name} accuracy "
-        f"{accuracy_text(art)}. {weights_note(art)}\n\n{SELECT_HINT}"
+        f"{accuracy_text(art.metrics)}. {weights_note(art)}\n\n{SELECT_HINT}"
     )
     return frame, note
 

@@ -12,7 +12,7 @@ import pandas as pd
 import fer
 from demo.limits import EVALUATE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, MAX_UPLOAD, request_budget
 from demo.messages import friendly, user_message
-from demo.studio import UPLOAD_SOURCE, Studio
+from demo.studio import Studio
 from demo.views import accuracy_text
 from fer.budget import BudgetExceeded
 from fer.data import DataError
@@ -49,10 +49,6 @@ def evaluate_upload(
     studio.remove_uploads(uploads)  # the session's previous evaluation: replaced, so deleted
     counts = ", ".join(f"{k} {v}" for k, v in faces.class_counts().items() if v)
     notes = "".join(f"\n- {n}" for n in faces.notes)
-    for row, name in zip(rows, new):  # every accuracy beside its chance and majority-class baselines
-        art = studio.artifact(name, UPLOAD_SOURCE, new)
-        if art is not None:  # an artifact that cannot be read keeps its row without an accuracy
-            row["accuracy"] = accuracy_text(art)
     return (
         new,
         pd.DataFrame(rows),
@@ -80,7 +76,7 @@ def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) ->
         rows.append(
             {
                 "model": fer.get_spec(name).display_name,
-                "accuracy": f"{metrics['accuracy']:.2%}",
+                "accuracy": accuracy_text(metrics),  # beside its chance and majority-class baselines
                 "macro-F1": round(metrics["macro_f1"], 3),
                 "faces": metrics["n_samples"],
                 "weights": "trained" if loaded.trained else "⚠️ untrained",

@@ -7,7 +7,7 @@ scikit-learn's ``precision_recall_fscore_support``, ``f1_score`` and ``confusion
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,11 +50,21 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, class_names: 
 def baselines(y_true: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
     """What an accuracy must beat on this data: ``chance`` (a uniform guess, 1/K) and ``majority`` (always
     answering the most frequent true class, named ``majority_class``)."""
-    y = np.asarray(y_true, dtype=np.int64)
-    counts = np.bincount(y, minlength=len(class_names))
-    top = int(counts.argmax()) if len(y) else 0
+    counts = np.bincount(np.asarray(y_true, dtype=np.int64), minlength=len(class_names))
+    return _baselines(counts, class_names)
+
+
+def baselines_of(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`baselines` from a metrics dict (its per-class support), without the predictions."""
+    per_class = metrics["per_class"]
+    return _baselines(np.array([per_class[c]["support"] for c in per_class]), list(per_class))
+
+
+def _baselines(counts: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    total = int(counts.sum())
+    top = int(counts.argmax()) if total else 0
     return {
         "chance": 1.0 / len(class_names),
-        "majority": float(counts[top] / len(y)) if len(y) else 0.0,
+        "majority": float(counts[top] / total) if total else 0.0,
         "majority_class": str(class_names[top]),
     }
