@@ -84,10 +84,9 @@ def prepare(
     the CAM layer's activation (the model cut by ``fer.runtime.split``)."""
     x_cl = x.contiguous(memory_format=torch.channels_last)
     finish = (lambda out: out.numpy()) if trunk else (lambda out: out.softmax(1).numpy())
-    if option != "nchw" and not (option == "eager" and not trunk):
-        model = copy.deepcopy(model)
-        if trunk or option != "eager":
-            fold_batchnorm(model, x)  # with trunk, every option starts from the zoo's model (folded)
+    model = copy.deepcopy(model)  # every option gets its own copy: memory-format changes stay in it
+    if trunk or option in ("folded", "compile"):
+        fold_batchnorm(model, x)  # with trunk, every option starts from the zoo's model (folded)
     if trunk:
         model = split_model(model).trunk
     if option in ("eager", "folded", "compile"):
@@ -95,11 +94,8 @@ def prepare(
         if option == "compile":
             m = torch.compile(m)
         return lambda: finish(m(x_cl))
-    if option == "nchw":
-        m = copy.deepcopy(model)
-        if trunk:  # the zoo's folded trunk, in the default memory format
-            fold_batchnorm(m, x)
-        return lambda: finish(m(x))
+    if option == "nchw":  # the same weights in the default memory format
+        return lambda: finish(model(x))
     if option == "eager1":  # the same as eager on one thread: does the second core pay on this model?
         m = model.to(memory_format=torch.channels_last)
 
