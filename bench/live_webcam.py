@@ -4,8 +4,8 @@ The frames: scikit-image's ``astronaut``'s head (grown so the face is about 145 
 length from a webcam) pasted onto a noisy background, drifting a few pixels per frame, so detection cannot be
 cached. For each model, two ways run interleaved frame by frame:
 
-* ``full``: detection as the photo path does it, on the 640x480 frame, faces from 20 px
-  (``fer.live.analyze_frame(..., detect_width=None, min_face=20)``);
+* ``full``: detection as the photo path does it, on the 640x480 frame, faces from ``fer.faces.MIN_FACE``
+  (``fer.live.analyze_frame(..., detect_width=None, min_face=MIN_FACE)``);
 * ``live``: the live path, detection and crops on the frame shrunk to ``fer.live.DETECT_WIDTH``,
   faces from ``fer.live.LIVE_MIN_FACE`` frame pixels.
 
@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from skimage import data as skdata
 
+from fer.faces import MIN_FACE
 from fer.inference import Analyzer
 from fer.live import DETECT_WIDTH, LIVE_MIN_FACE, LIVE_MODEL, analyze_frame
 from fer.zoo import ModelZoo
@@ -69,7 +70,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     frames = make_frames(args.frames)
-    ways = {"full": (None, 20), "live": (DETECT_WIDTH, LIVE_MIN_FACE)}
+    ways = {"full": (None, MIN_FACE), "live": (DETECT_WIDTH, LIVE_MIN_FACE)}
     print(f"{args.frames} frames {WIDTH}x{HEIGHT}, {args.threads} threads, live detection at {DETECT_WIDTH} px wide")
     results = {}
     with tempfile.TemporaryDirectory() as empty:

@@ -35,7 +35,7 @@ def analyze_frame(
 ) -> list[FaceResult]:
     """The faces in one RGB video frame read by ``model`` without CAMs; boxes in the frame's pixels.
 
-    ``detect_width=None`` detects at full resolution; with ``min_face=20`` too, it is what the photo
+    ``detect_width=None`` detects at full resolution; with ``min_face=MIN_FACE`` too, it is what the photo
     path does (slower; for comparison). ``max_faces`` keeps that many faces (the largest), to bound a
     crowded frame's cost.
     """
