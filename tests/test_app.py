@@ -92,14 +92,15 @@ def test_render_shows_every_chosen_model(studio: Studio) -> None:
     assert out[0]["value"].shape == skdata.astronaut().shape  # the photo with its box
     assert "1 face(s) boxed" in out[0]["alt_text"]
     assert "of 2 models" in out[2]
-    slots = out[3:]
+    slots, consensus = out[3:-1], out[-1]
+    assert consensus["visible"] and consensus["value"] is not None  # two maps: their consensus is drawn
     shown = [MODEL_IDS[i // 3] for i, s in enumerate(slots) if i % 3 == 0 and s.get("visible")]
     assert shown == ["convcut", "resemotenet"]
     # The astronaut's face has landmarks: region bars under each map, the agreement matrix in the summary.
     bars = [s["value"] for i, s in enumerate(slots) if i % 3 == 2 and s.get("visible")]
     assert len(bars) == 2 and all("mouth" in b and "occl." in b for b in bars)
     assert "Do the maps agree?" in out[2] and "Spearman" in out[2]
-    outlined = render(state, 0, "", outlines=True)[3:]
+    outlined = render(state, 0, "", outlines=True)[3:-1]
     cam_plain, cam_outlined = slots[1]["value"], outlined[1]["value"]  # convcut's map, without and with regions
     assert cam_plain.shape == cam_outlined.shape and not np.array_equal(cam_plain, cam_outlined)
     assert (cam_outlined == 255).all(-1).sum() > (cam_plain == 255).all(-1).sum()  # white outlines drawn

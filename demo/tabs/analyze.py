@@ -176,7 +176,7 @@ def render(
     display: Display | None = None,
 ) -> list[Any]:
     """Outputs for the chosen face: boxes (and ``landmarks``), face picker, summary, then (label, CAM, region
-    bars) per model slot; with ``outlines``, the facial regions drawn on each CAM."""
+    bars) per model slot, then the consensus map; with ``outlines``, the facial regions drawn on each CAM."""
     display = Display(landmarks, outlines) if display is None else display
     slots: list[Any] = []
     if not state or not state["faces"]:
@@ -187,7 +187,8 @@ def render(
                 gr.update(value=None, visible=True),
                 gr.update(value="", visible=True),
             ]
-        return [photo, gr.update(choices=[], value=None, visible=False), message, *slots]
+        hidden = gr.update(value=None, visible=False)
+        return [photo, gr.update(choices=[], value=None, visible=False), message, *slots, hidden]
     faces = state["faces"]
     face_index = min(max(face_index, 0), len(faces) - 1)
     face = faces[face_index]
@@ -225,17 +226,14 @@ def render(
         value=draw_boxes(state["photo"], faces, face_index, display.landmarks),
         alt_text=f"The photo with {len(faces)} face(s) boxed, numbered left to right: {labels}",
     )
-    return [photo, picker, summary, *slots]
-
-
-def render_consensus(state: dict[str, Any] | None, face_index: int | None, display: Display | None = None) -> dict:
-    """The chosen face's consensus map (mean of the models' normalised maps), drawn like the models' maps;
-    hidden with fewer than two maps."""
-    faces = (state or {}).get("faces") or []
-    face = faces[min(max(face_index or 0, 0), len(faces) - 1)] if faces else None
-    if face is None or face.cam_agreement is None:
-        return gr.update(value=None, visible=False)
-    return gr.update(value=cam_view(state, face, face.cam_agreement.consensus, display or Display()), visible=True)
+    # The models' consensus map (mean of their normalised maps), drawn like theirs; hidden with fewer than two.
+    agreement = face.cam_agreement
+    consensus = (
+        gr.update(value=cam_view(state, face, agreement.consensus, display), visible=True)
+        if agreement is not None
+        else gr.update(value=None, visible=False)
+    )
+    return [photo, picker, summary, *slots, consensus]
 
 
 def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
@@ -313,7 +311,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
             align = gr.Checkbox(label="Align faces (eyes level, same crop for every model)", value=True)
             show_landmarks = gr.Checkbox(label="Show landmarks (eyes, nose, mouth corners)", value=False)
             show_regions = gr.Checkbox(label="Outline the facial regions on the maps", value=False)
-    outputs = [boxes, picker, summary, *slots]
+    outputs = [boxes, picker, summary, *slots, consensus]
     looks = [show_landmarks, show_regions, colormap, alpha, on_color]
 
     def view(marks, outlines, cmap, a, colour) -> Display:  # noqa: ANN001
@@ -329,19 +327,14 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
         return analyze
 
     inputs = [upload, snapshot, latest, method, target, models, whole, align, *looks]
-
-    def consensus_of(s, i, *look):  # noqa: ANN001, ANN202
-        return render_consensus(s, i, view(*look))
-
-    show_consensus = {"fn": consensus_of, "inputs": [state, picker, *looks], "outputs": consensus, "api_name": False}
     heavy = {"api_name": False, "concurrency_limit": HEAVY_SLOTS, "concurrency_id": HEAVY}
-    run.click(analyze_from(None), inputs, [state, latest, *outputs], **heavy).then(**show_consensus)
+    run.click(analyze_from(None), inputs, [state, latest, *outputs], **heavy)
     another.upload(lambda f: f, another, upload, api_name=False)  # upload.change below analyses it
     # A new file (dropped, chosen or an example) or a new snapshot is analysed at once; the newest input wins.
-    upload.change(analyze_from(FILE), inputs, [state, latest, *outputs], **heavy).then(**show_consensus)
-    snapshot.input(analyze_from(SNAPSHOT), inputs, [state, latest, *outputs], **heavy).then(**show_consensus)
+    upload.change(analyze_from(FILE), inputs, [state, latest, *outputs], **heavy)
+    snapshot.input(analyze_from(SNAPSHOT), inputs, [state, latest, *outputs], **heavy)
     for control in (whole, align):  # they change what is detected: the whole analysis again
-        control.input(analyze_from(None), inputs, [state, latest, *outputs], **heavy).then(**show_consensus)
+        control.input(analyze_from(None), inputs, [state, latest, *outputs], **heavy)
 
     @friendly
     def again(s, i, method, target, models, *look):  # noqa: ANN001, ANN202
@@ -356,9 +349,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
 
     # Method, class or models changed: the same faces again, so results are never stale.
     for control in (method, target, models):
-        control.input(again, [state, picker, method, target, models, *looks], [state, target, *outputs], **heavy).then(
-            **show_consensus
-        )
+        control.input(again, [state, picker, method, target, models, *looks], [state, target, *outputs], **heavy)
     for control in (method, models):
         control.change(friendly(lambda m, ms: score_cam_note(studio, m, ms)), [method, models], cost, **heavy)
 
@@ -366,7 +357,7 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
         return render(s, i or 0, "", display=view(*look))
 
     for control in (picker, *looks):
-        control.input(redraw, [state, picker, *looks], outputs, api_name=False).then(**show_consensus)
+        control.input(redraw, [state, picker, *looks], outputs, api_name=False)
 
     def pick(s, marks, outlines, cmap, a, colour, evt: gr.SelectData):  # noqa: ANN001, ANN202
         look = (marks, outlines, cmap, a, colour)
@@ -377,4 +368,4 @@ def build(studio: Studio, shared: dict[str, Any], examples: list[str]) -> None:
             return [gr.skip()] * len(outputs)
         return render(s, index, "", display=view(*look))
 
-    boxes.select(pick, [state, *looks], outputs, api_name=False).then(**show_consensus)
+    boxes.select(pick, [state, *looks], outputs, api_name=False)
