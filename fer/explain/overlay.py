@@ -1,10 +1,9 @@
-"""Heatmaps over the face crop and over the original photo, with pytorch-grad-cam's ``show_cam_on_image``."""
+"""Heatmaps over the face crop and over the original photo: one colour map and blend for every view."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from pytorch_grad_cam.utils.image import show_cam_on_image
 
 # Colour-blind-safe maps first (perceptually uniform, readable in greyscale); jet stays for comparison with papers.
 COLORMAPS: dict[str, int] = {
@@ -18,10 +17,19 @@ DISPLAY_SIZE = 224  # every map is shown at this size: a 48-px crop and a 268-px
 COLORBAR_HEIGHT = 26
 
 
-def _rgb_float(image: np.ndarray) -> np.ndarray:
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    return image.astype(np.float32) / 255.0
+def _rgb(image: np.ndarray) -> np.ndarray:
+    return np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image
+
+
+def blend(image: np.ndarray, mask: np.ndarray, alpha: float = 0.5, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
+    """The map ``mask`` (values in [0, 1], the image's height and width) coloured and blended over ``image``
+    (gray or RGB uint8) with weight ``alpha``: RGB uint8. A plain blend: pytorch-grad-cam's ``show_cam_on_image``
+    rescales the result to its maximum, which brightens the photo."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    levels = np.uint8(np.rint(255 * np.clip(mask, 0, 1)))
+    heat = cv2.cvtColor(cv2.applyColorMap(levels, colormap_code(colormap)), cv2.COLOR_BGR2RGB)
+    return np.rint((1 - alpha) * _rgb(image).astype(np.float32) + alpha * heat.astype(np.float32)).astype(np.uint8)
 
 
 def overlay_on_crop(
@@ -29,10 +37,7 @@ def overlay_on_crop(
 ) -> np.ndarray:
     """The map (any size, values in [0, 1]) resized onto the crop (gray or RGB uint8); RGB uint8 out."""
     h, w = crop.shape[:2]
-    mask = cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    return show_cam_on_image(
-        _rgb_float(crop), mask, use_rgb=True, colormap=colormap_code(colormap), image_weight=1 - alpha
-    )
+    return blend(crop, cv2.resize(cam.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR), alpha, colormap)
 
 
 def overlay_on_photo(
@@ -53,9 +58,7 @@ def overlay_on_photo(
     if x1 <= x0 or y1 <= y0:
         return out
     visible = mask[y0 - y : y1 - y, x0 - x : x1 - x]
-    out[y0:y1, x0:x1] = show_cam_on_image(
-        _rgb_float(photo[y0:y1, x0:x1]), visible, use_rgb=True, colormap=colormap_code(colormap), image_weight=1 - alpha
-    )
+    out[y0:y1, x0:x1] = blend(photo[y0:y1, x0:x1], visible, alpha, colormap)
     return out
 
 
@@ -83,15 +86,10 @@ def cam_display(
     at one size. ``alpha``: the map's weight (0: the crop alone, 1: the map alone). RGB uint8 out,
     ``size`` wide and ``size`` (+ :data:`COLORBAR_HEIGHT` with ``colorbar``) high.
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    code = colormap_code(colormap)
     grow = size > crop.shape[0]
     face = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
-    mask = np.clip(cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR), 0, 1)
-    heat = cv2.cvtColor(cv2.applyColorMap(np.uint8(np.rint(255 * mask)), code), cv2.COLOR_BGR2RGB)
-    # A plain blend (show_cam_on_image rescales the result to its maximum, which brightens the photo).
-    out = np.rint((1 - alpha) * _rgb_float(face) * 255 + alpha * heat.astype(np.float32)).astype(np.uint8)
+    mask = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
+    out = blend(face, mask, alpha, colormap)
     return np.concatenate([out, colorbar_image(size, colormap)]) if colorbar else out
 
 
