@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import cv2
 import gradio as gr
@@ -91,20 +92,32 @@ def model_caption(name: str, trained: bool, extra: str = "") -> str:
     return f"{spec.display_name}{state}{extra}"
 
 
-def source_and_model(default_model: str = "resemotenet", tab: str = "") -> tuple[gr.Radio, gr.Dropdown]:
-    """The controls the artifact tabs share: which evaluation data, which model (elem_ids ``{tab}-source``...)."""
+def source_radio(shared: dict[str, Any], tab: str = "", model: gr.Dropdown | None = None) -> gr.Radio:
+    """Which evaluation data an artifact tab shows (elem_id ``{tab}-source``), registered in ``shared`` so that
+    *Evaluate your data* can point it at the new data (for ``model``'s choice, or any model)."""
     source = gr.Radio(
         [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
         value=CHECKPOINT_SOURCE,
         label="Evaluation data",
         elem_id=f"{tab}-source" if tab else None,
     )
+    shared.setdefault("sources", []).append((source, model))
+    return source
+
+
+def source_and_model(
+    shared: dict[str, Any], default_model: str = "resemotenet", tab: str = ""
+) -> tuple[gr.Radio, gr.Dropdown]:
+    """The controls the artifact tabs share: which evaluation data, which model (elem_ids ``{tab}-source``...)."""
+    sources = shared.setdefault("sources", [])
+    source = source_radio(shared, tab)
     model = gr.Dropdown(
         [(fer.get_spec(m).display_name, m) for m in fer.list_models()],
         value=default_model,
         label="Model",
         elem_id=f"{tab}-model" if tab else None,
     )
+    sources[-1] = (source, model)  # the default source then follows this tab's model
     return source, model
 
 
@@ -208,9 +221,14 @@ def draw_regions(image: np.ndarray, face: Face) -> np.ndarray:
     if points is None:
         return image
     size = image.shape[0]
-    masks = region_masks(scale_points(points, face.gray.shape[0], size), image.shape[:2])
+    return outline_regions(image, region_masks(scale_points(points, face.gray.shape[0], size), image.shape[:2]))
+
+
+def outline_regions(image: np.ndarray, masks: dict[str, np.ndarray]) -> np.ndarray:
+    """The outlines of the facial regions ``masks`` (name -> boolean mask, the image's size) over a copy of
+    ``image`` (RGB), in :data:`REGION_COLOR`; ``rest`` is not drawn."""
     out = image.copy()
-    thick = max(1, round(size / 150))
+    thick = max(1, round(image.shape[0] / 150))
     for name in REGIONS:
         contours, _ = cv2.findContours(masks[name].astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         cv2.drawContours(out, contours, -1, REGION_COLOR, thick, lineType=cv2.LINE_AA)

@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 import fer
-from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Artifact, Studio
-from demo.views import accuracy_text, empty_state
+from demo.studio import Artifact, Studio
+from demo.views import accuracy_text, empty_state, source_radio
 from fer.evaluation.calibration import calibration
 from fer.evaluation.compare import pairwise_agreement
 
@@ -133,14 +133,8 @@ def reliability_figure(studio: Studio, source: str, uploads: dict) -> go.Figure 
 def build(studio: Studio, shared: dict[str, Any]) -> gr.Tab:
     uploads = shared["uploads"]
     with gr.Row():
-        source = gr.Radio(
-            [CHECKPOINT_SOURCE, UPLOAD_SOURCE],
-            value=CHECKPOINT_SOURCE,
-            label="Evaluation data",
-            elem_id="compare-source",
-        )
+        source = source_radio(shared, "compare")
         measure = gr.Button("Measure CPU latency (loads all four models)")
-    shared.setdefault("sources", []).append((source, None))
     table = gr.Dataframe(
         label="The four models (CPU ms: one face, batch 1; '-' until measured)",
         interactive=False,

@@ -99,9 +99,8 @@ def explain_cell_face(studio: Studio, source: str, uploads: dict, model: str, sh
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source, model = source_and_model(tab="confusion")
+        source, model = source_and_model(shared, tab="confusion")
         norm = gr.Radio(list(NORMALIZATIONS), value="raw", label="Values")
-    shared.setdefault("sources", []).append((source, model))
     show = gr.Button("Show", variant="primary")
     note = gr.Markdown(elem_id="confusion-note")
     table = gr.Dataframe(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cv2
 import gradio as gr
 import pandas as pd
 
@@ -12,11 +11,11 @@ import fer
 from demo.limits import EVALUATE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, request_budget
 from demo.messages import friendly, user_message
 from demo.studio import Studio
-from demo.views import REGION_COLOR, source_and_model
+from demo.views import outline_regions, source_and_model
 from fer.budget import BudgetExceeded
 from fer.explain.dataset_view import PER_CLASS, DatasetView, layout_masks
-from fer.explain.overlay import cam_display
-from fer.explain.regions import ALL_REGIONS, REGIONS
+from fer.explain.overlay import DISPLAY_SIZE, cam_display
+from fer.explain.regions import ALL_REGIONS
 
 INTRO = (
     "Per true class, the mean Grad-CAM of the class over the evaluation data's faces and the mean share of the "
@@ -29,14 +28,11 @@ INTRO = (
 def view_gallery(view: DatasetView) -> list[tuple]:
     """Per class, the mean map over the class's mean face with the regions outlined, captioned with its top region."""
     gallery = []
+    masks = layout_masks(DISPLAY_SIZE)  # the same layout for every class
     for c, name in enumerate(view.class_names):
         if not view.counts[c]:
             continue
-        image = cam_display(view.mean_faces[c], view.mean_cams[c], colorbar=False)  # viridis, at the display size
-        for region, mask in layout_masks(image.shape[0]).items():
-            if region in REGIONS:
-                contours, _ = cv2.findContours(mask.astype("uint8"), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-                cv2.drawContours(image, contours, -1, REGION_COLOR, 1, lineType=cv2.LINE_AA)
+        image = outline_regions(cam_display(view.mean_faces[c], view.mean_cams[c], colorbar=False), masks)
         top = view.top_region(name)
         gallery.append((image, f"{name}: {view.share(name, top):.0%} on the {top} ({view.counts[c]} faces)"))
     return gallery
@@ -96,7 +92,7 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     gr.Markdown("### Dataset-level view: where each model looks, class by class\n\n" + INTRO)
     with gr.Row():
-        source, model = source_and_model()
+        source, model = source_and_model(shared)
     run = gr.Button("Compute the dataset view", elem_id="dataset-view-run")
     note = gr.Markdown(elem_id="dataset-view-note")
     gallery = gr.Gallery(label="Mean Grad-CAM per class", columns=7, height=260, elem_id="dataset-view-maps")

@@ -107,10 +107,9 @@ def face_at(
 def build(studio: Studio, shared: dict[str, Any]) -> None:
     uploads = shared["uploads"]
     with gr.Row():
-        source, model = source_and_model(tab="embeddings")
+        source, model = source_and_model(shared, tab="embeddings")
         method = gr.Radio(["t-SNE", "UMAP"], value="t-SNE", label="Method", elem_id="embeddings-method")
         color = gr.Radio(COLOR_BY, value="true label", label="Colour by", elem_id="embeddings-colour")
-    shared.setdefault("sources", []).append((source, model))
     show_button = gr.Button("Show", variant="primary")
     note = gr.Markdown(elem_id="embedding-note")
     with gr.Row():
