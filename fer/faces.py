@@ -85,12 +85,18 @@ class Face:
             return None
         return self.to_crop(self.landmarks)
 
+    @property
+    def crop_matrix(self) -> np.ndarray:
+        """The 2x3 affine from photo pixels to ``gray``'s: ``matrix``, or a plain shift to ``region`` (a face cut
+        without alignment and built without one, e.g. the whole-image face)."""
+        if self.matrix is not None:
+            return np.asarray(self.matrix, dtype=np.float64)
+        x, y, _, _ = self.region
+        return np.array([[1.0, 0.0, -x], [0.0, 1.0, -y]])
+
     def to_crop(self, points: np.ndarray) -> np.ndarray:
         """Photo pixel coordinates (N, 2) -> ``gray``'s pixel coordinates."""
-        if self.matrix is not None:
-            return map_points(self.matrix, points)
-        x, y, _, _ = self.region
-        return (np.asarray(points, dtype=np.float32).reshape(-1, 2) - np.float32([x, y])).astype(np.float32)
+        return map_points(self.crop_matrix, points)
 
 
 _local = threading.local()  # CascadeClassifier objects are not safe to share between threads: one per thread
@@ -326,13 +332,8 @@ def color_crop(photo: np.ndarray, face: Face) -> np.ndarray:
     ``photo`` must be the image the face was detected in. Parts past the border repeat the edge, as in ``gray``.
     """
     side = face.gray.shape[0]
-    if face.matrix is not None:
-        matrix = np.asarray(face.matrix, dtype=np.float64)
-    else:  # the whole-image face: a plain shift to its square
-        x, y, _, _ = face.region
-        matrix = np.array([[1.0, 0.0, -x], [0.0, 1.0, -y]])
     rgb = np.ascontiguousarray(photo if photo.ndim == 3 else np.repeat(photo[:, :, None], 3, axis=2))
-    return cv2.warpAffine(rgb, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(rgb, face.crop_matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def face_tensor(face: Face, spec: InputSpec, size: int | None = None) -> torch.Tensor:
