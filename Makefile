@@ -4,7 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-all lint bench clean
 
 $(VENV)/.deps: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,9 +18,19 @@ $(VENV)/.dev-deps: requirements-dev.txt $(VENV)/.deps
 run: $(VENV)/.deps
 	$(PY) app.py $(ARGS)
 
+# One pytest-xdist worker per core (at most 4: each holds built models and may start an app server);
+# `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, len(os.sched_getaffinity(0))))")
+# `make test` skips the heavy cases marked `slow` (training subprocesses, the load test, the GPU script's
+# dry run, OpenVINO exports of the big trunks); `make test-all`, and CI (.ci/run sets FER_TEST_ALL=1), run them too.
+SLOW := $(if $(FER_TEST_ALL),,-m "not slow")
+
 test: $(VENV)/.dev-deps
 	$(PY) -m ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(SLOW) $(PYTEST_ARGS)
+
+test-all:
+	$(MAKE) test FER_TEST_ALL=1
 
 lint: $(VENV)/.dev-deps
 	$(PY) -m ruff check .

@@ -28,6 +28,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow  # 400 requests through gradio_client: about 100 s here
 def test_concurrent_clients_get_their_own_answers(studio_server, photos: list[Path]) -> None:  # noqa: ANN001
     client = Client(studio_server.url, verbose=False)
     expected = [client.predict(handle_file(str(p)), "resemotenet", "", api_name="/predict") for p in photos]

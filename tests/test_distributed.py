@@ -68,6 +68,7 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_npz_dir(tmp_path_factory.mktemp("ddp") / "data", synthetic_bundle(1000, 70, 70))
 
 
+@pytest.mark.slow  # a one-process and a two-process (gloo) training run
 def test_two_processes_match_one_with_the_same_global_batch(data: Path, tmp_path: Path) -> None:
     single = finish(start(train_cmd(tmp_path / "one", data, 1)))
     double = finish(start(train_cmd(tmp_path / "two", data, 2)))
@@ -89,6 +90,7 @@ def test_two_processes_match_one_with_the_same_global_batch(data: Path, tmp_path
     assert two_metrics["accuracy"] == one_metrics["accuracy"]
 
 
+@pytest.mark.slow  # two training processes (gloo), killed and resumed
 def test_two_process_run_killed_with_sigkill_resumes(data: Path, tmp_path: Path) -> None:
     full = start(train_cmd(tmp_path / "full", data, 2, "--epochs", "5"))
     finish(full)

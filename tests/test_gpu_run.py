@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data" / "fer2013"
 
 
+@pytest.mark.slow  # the lent-GPU script end to end on CPU: about 70 s here
 def test_gpu_run_dry_run(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     start = time.monotonic()

@@ -162,6 +162,7 @@ def run_train(out: Path, data: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow  # three training subprocesses, one killed
 def test_resume_after_a_kill_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
     data = write_npz_dir(tmp_path / "data", synthetic_bundle(2000, 70, 70))
     full = run_train(tmp_path / "full", data)
@@ -233,6 +234,7 @@ def test_evaluate_cli_on_another_dataset(tmp_path: Path) -> None:
     assert metrics["class_names"] == list(fer.FER2013_CLASSES)
 
 
+@pytest.mark.slow  # trains on real FER2013 faces in a subprocess
 @pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not here")
 def test_real_fer2013_end_to_end(tmp_path: Path) -> None:
     data = load_dataset(SHARED_DATA)
