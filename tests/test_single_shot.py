@@ -13,17 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import single_shot  # noqa: E402
 
 
-def _installed(detector: str) -> bool:
-    try:
-        single_shot.weights_path(detector)
-    except single_shot.SingleShotUnavailable:
-        return False
-    return True
-
-
 @pytest.mark.parametrize("detector", single_shot.DETECTORS)
 def test_finds_the_astronaut_with_landmarks_in_mtcnn_order(detector: str) -> None:
-    if not _installed(detector):
+    if not single_shot.installed(detector):
         pytest.skip(f"{detector}'s weights are not installed")
     found = single_shot.detect(skdata.astronaut(), detector)
     assert len(found) == 1
@@ -36,7 +28,7 @@ def test_finds_the_astronaut_with_landmarks_in_mtcnn_order(detector: str) -> Non
 
 @pytest.mark.parametrize("detector", single_shot.DETECTORS)
 def test_no_face_in_a_photo_without_people_and_min_face(detector: str) -> None:
-    if not _installed(detector):
+    if not single_shot.installed(detector):
         pytest.skip(f"{detector}'s weights are not installed")
     assert len(single_shot.detect(skdata.coffee(), detector)) == 0
     assert len(single_shot.detect(skdata.astronaut(), detector, min_face=200)) == 0  # the face is about 95 px
