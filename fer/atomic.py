@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,19 +28,28 @@ def atomic_write(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     return target
 
 
-def remove_orphans(target: str | os.PathLike) -> list[Path]:
-    """Delete temporaries of ``target`` whose writing process no longer runs; returns what was removed."""
+def remove_orphans(target: str | os.PathLike, folder: bool = False) -> list[Path]:
+    """Delete temporaries of ``target`` whose writing process no longer runs; returns what was removed.
+
+    A file's temporaries are named ``.{stem}.{pid}.*{suffix}`` (:func:`atomic_write`). With ``folder=True``
+    ``target`` is a folder written whole beside itself and renamed into place: its temporaries are folders
+    named ``.{name}.{pid}.*`` (the whole name: a folder's dots are not a suffix) and are removed with their
+    contents.
+    """
     target = Path(target)
     removed = []
-    prefix = f".{target.stem}."
-    for path in target.parent.glob(f"{glob_escape(prefix)}*{glob_escape(target.suffix)}"):
+    prefix, suffix = (f".{target.name}.", "") if folder else (f".{target.stem}.", target.suffix)
+    for path in target.parent.glob(f"{glob_escape(prefix)}*{glob_escape(suffix)}"):
         pid = path.name[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _running(int(pid)):
-            try:
-                path.unlink()
-                removed.append(path)
-            except OSError:
-                pass  # another writer cleaned it first
+            if folder:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    path.unlink()
+                except OSError:
+                    continue  # another writer cleaned it first
+            removed.append(path)
     return removed
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fer.atomic import atomic_write
+from fer.atomic import atomic_write, remove_orphans
 
 
 def dead_pid() -> int:
@@ -30,6 +30,19 @@ def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path: 
     assert target.read_bytes() == b"complete"
     assert not orphan.exists() and alive.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, alive.name, other.name])
+
+
+def test_half_written_folders_of_a_dead_process_are_removed_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "vgg-openvino2025.1.0-abc123"  # dots in a folder's name are not a suffix
+    orphan = tmp_path / f".{folder.name}.{dead_pid()}.q1w2e3"  # what a process that exited mid-export leaves
+    (orphan / "sub").mkdir(parents=True)
+    (orphan / "sub" / "trunk.onnx").write_bytes(b"half")
+    alive = tmp_path / f".{folder.name}.{os.getppid()}.r4t5y6"  # still being written: not touched
+    alive.mkdir()
+    other = tmp_path / f".vgg-openvino2025.{dead_pid()}.u7i8o9"  # another folder's temporary
+    other.mkdir()
+    assert remove_orphans(folder, folder=True) == [orphan]
+    assert not orphan.exists() and alive.exists() and other.exists()
 
 
 def test_a_killed_save_leaves_a_temporary_the_next_save_removes(tmp_path: Path) -> None:

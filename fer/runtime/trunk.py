@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fer.atomic import _running
+from fer.atomic import remove_orphans
 from fer.runtime.split import split_model
 
 log = logging.getLogger(__name__)
@@ -98,14 +98,6 @@ def weights_hash(module: nn.Module) -> str:
         # In logical order whatever the memory format (channels_last weights, size-1 dims' odd strides).
         digest.update(t.reshape(-1).clone().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return digest.hexdigest()
-
-
-def _remove_orphans(folder: Path) -> None:
-    """Half-done exports of ``folder`` whose process is gone (a process may exit mid-export: the thread is a daemon)."""
-    for tmp in folder.parent.glob(f".{folder.name}.*"):
-        pid = tmp.name[len(folder.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _version(package: str) -> str:
@@ -208,7 +200,7 @@ class TrunkRunner:
             self.from_cache = True
             return self._file(folder)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphans(folder)
+        remove_orphans(folder, folder=True)  # half-done exports of a process that exited mid-export (daemon thread)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.{os.getpid()}."))
         try:
             self._export(self._file(tmp))
