@@ -6,7 +6,6 @@ never cross between sessions.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import threading
@@ -19,7 +18,7 @@ import numpy as np
 
 import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
-from fer.checkpoints import META_FILE, inspect_checkpoint
+from fer.checkpoints import META_FILE, CheckpointError, inspect_checkpoint, read_meta
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
@@ -128,12 +127,12 @@ class Studio:
             return self.zoo.get(name).class_names
         where = locate(name, self.root)
         if where.found:
-            try:
-                names = json.loads((Path(where.source) / META_FILE).read_text()).get("class_names")
-                if isinstance(names, list) and all(isinstance(c, str) for c in names):
-                    return tuple(names)
-            except (OSError, ValueError, AttributeError):
-                pass
+            try:  # the loader's own reader: metadata it would refuse gives no names here either
+                names = read_meta(Path(where.source) / META_FILE).get("class_names")
+            except CheckpointError:
+                names = None
+            if names:
+                return tuple(names)
         return fer.FER2013_CLASSES
 
     # --- artifacts -------------------------------------------------------------------------------------------

@@ -106,7 +106,7 @@ def load_checkpoint(
     SHA-256 of the weights file, so a flipped byte is caught, not just a truncated file.
     """
     weights, meta_path = _resolve(source)
-    meta = _read_meta(meta_path) if meta_path else {}
+    meta = read_meta(meta_path) if meta_path else {}
     if model_name and meta.get("model") and meta["model"] != model_name:
         raise CheckpointError(f"{meta_path}: a {meta['model']} checkpoint, not {model_name}")
     name = model_name or meta.get("model")
@@ -190,7 +190,7 @@ def _download_from_hub(hub_id: str) -> tuple[Path, Path]:
     cache_only = not hub_reachable()
     try:
         meta = Path(hf_hub_download(f"{user}/{repo}", META_FILE, subfolder=subfolder, local_files_only=cache_only))
-        weights_file = _read_meta(meta).get("weights_file", WEIGHTS_FILE)
+        weights_file = read_meta(meta).get("weights_file", WEIGHTS_FILE)
         weights = Path(
             hf_hub_download(f"{user}/{repo}", weights_file, subfolder=subfolder, local_files_only=cache_only)
         )
@@ -218,8 +218,9 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _read_meta(path: Path) -> dict[str, Any]:
-    """``meta.json``, size-bounded and schema-checked: every problem is a :class:`CheckpointError`."""
+def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's ``meta.json``, size-bounded and schema-checked: every problem is a :class:`CheckpointError`."""
+    path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_META_BYTES:
@@ -274,7 +275,7 @@ def inspect_checkpoint(directory: str | os.PathLike) -> str | None:
     """
     directory = Path(directory)
     try:
-        _read_meta(directory / META_FILE)
+        read_meta(directory / META_FILE)
         weights = directory / WEIGHTS_FILE
         with open(weights, "rb") as f:
             raw = f.read(8)

@@ -116,3 +116,16 @@ def test_the_status_line_does_not_call_a_stray_file_a_trained_checkpoint(resemot
     status = Studio(str(tmp_path / "root")).checkpoint_status()
     line = next(x for x in status.splitlines() if "ResEmoteNet" in x)
     assert "untrained weights" in line and "unusable checkpoint" in line
+
+
+def test_the_studio_reads_class_names_only_from_metadata_the_loader_accepts(
+    resemotenet_dir: Path, tmp_path: Path
+) -> None:
+    from demo.studio import Studio
+
+    renamed = ["a", "b", "c", "d", "e", "f", "g"]
+    with_meta(resemotenet_dir, tmp_path / "good" / "resemotenet", class_names=renamed)
+    assert Studio(str(tmp_path / "good")).class_names("resemotenet") == tuple(renamed)
+    # Names the loader refuses (one repeated) are not shown: the zoo would run the untrained head's seven.
+    with_meta(resemotenet_dir, tmp_path / "bad" / "resemotenet", class_names=["a", "a", "c", "d", "e", "f", "g"])
+    assert Studio(str(tmp_path / "bad")).class_names("resemotenet") == fer.FER2013_CLASSES
