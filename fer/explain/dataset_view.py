@@ -35,7 +35,7 @@ from fer.atomic import atomic_write
 from fer.budget import check_budget
 from fer.evaluation.artifact import PREDICTIONS_FILE
 from fer.explain.cam import compute_cam
-from fer.explain.regions import ALL_REGIONS, REGIONS, region_masks
+from fer.explain.regions import ALL_REGIONS, REGIONS, lift, region_masks
 from fer.preprocess import to_model_input
 from fer.runtime.trunk import TrunkRunner
 
@@ -66,7 +66,7 @@ class DatasetView:
     @property
     def lift(self) -> np.ndarray:
         """shares / areas: 2.4 means 2.4x the map's mass a uniform map would put in the region."""
-        return self.shares / np.where(self.areas > 0, self.areas, 1.0)
+        return lift(self.shares, self.areas)
 
     def share(self, class_name: str, region: str) -> float:
         return float(self.shares[self.class_names.index(class_name), ALL_REGIONS.index(region)])

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from fer.faces import Face
 
 REGIONS = ("brows", "eyes", "nose", "mouth")  # shown in this order, top of the face to bottom
@@ -121,5 +123,12 @@ def region_shares(cam: np.ndarray, masks: dict[str, np.ndarray]) -> RegionShares
         cam, total = np.ones_like(cam), float(cam.size)
     shares = {name: float(cam[mask].sum() / total) for name, mask in masks.items()}
     areas = {name: float(mask.mean()) for name, mask in masks.items()}
-    lift = {name: shares[name] / areas[name] if areas[name] > 0 else 0.0 for name in masks}
-    return RegionShares(shares=shares, areas=areas, lift=lift)
+    ratios = lift([shares[name] for name in masks], [areas[name] for name in masks])
+    return RegionShares(shares=shares, areas=areas, lift=dict(zip(masks, ratios.tolist())))
+
+
+def lift(shares: ArrayLike, areas: ArrayLike) -> np.ndarray:
+    """``shares / areas`` elementwise (broadcast): how many times a uniform map's mass a region gets; 0 where a
+    region has no pixels (its share is 0 too)."""
+    shares, areas = np.asarray(shares, dtype=np.float64), np.asarray(areas, dtype=np.float64)
+    return np.divide(shares, areas, out=np.zeros(np.broadcast_shapes(shares.shape, areas.shape)), where=areas > 0)
