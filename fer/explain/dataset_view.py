@@ -35,7 +35,7 @@ from fer.atomic import atomic_write
 from fer.budget import check_budget
 from fer.evaluation.artifact import PREDICTIONS_FILE
 from fer.explain.cam import compute_cam
-from fer.explain.regions import ALL_REGIONS, REGIONS, lift, region_masks
+from fer.explain.regions import ALL_REGIONS, REGIONS, lift, region_masks, region_shares
 from fer.preprocess import to_model_input
 from fer.runtime.trunk import TrunkRunner
 
@@ -117,12 +117,12 @@ def dataset_view(
     labels = np.asarray(labels, dtype=np.int64)
     size = model.spec.input.size
     masks = layout_masks(size, layout)
-    stack = np.stack([masks[name] for name in ALL_REGIONS]).reshape(len(ALL_REGIONS), -1).astype(np.float64)
+    areas = _in_order(region_shares(np.zeros((size, size)), masks).areas)
     picked = sample_indices(labels, len(class_names), per_class)
     k = len(class_names)
     mean_cams = np.zeros((k, size, size), np.float32)
     mean_faces = np.zeros((k, size, size), np.uint8)
-    shares = np.tile(stack.mean(1), (k, 1))  # a class with no faces: the uniform map's shares
+    shares = np.tile(areas, (k, 1))  # a class with no faces: the uniform map's shares, which are the areas
     device = next(model.parameters()).device
     total = sum(len(i) for i in picked)
     done = 0
@@ -142,11 +142,7 @@ def dataset_view(
                 if progress is not None:
                     progress(done / total, f"{class_names[c]}: {done}/{total} faces")
             maps = np.concatenate(cams).astype(np.float64)  # (n, S, S)
-            mass = maps.reshape(len(maps), -1)
-            sums = mass.sum(1, keepdims=True)
-            # A map of zeros has no evidence anywhere: it counts as uniform, as in region_shares.
-            mass = np.where(sums > 0, mass / np.where(sums > 0, sums, 1), 1.0 / mass.shape[1])
-            shares[c] = (mass @ stack.T).mean(0)
+            shares[c] = np.mean([_in_order(region_shares(m, masks).shares) for m in maps], axis=0)
             mean_cams[c] = maps.mean(0)
             mean_faces[c] = _mean_face(faces[idx], size)
     finally:
@@ -157,10 +153,14 @@ def dataset_view(
         mean_cams=mean_cams,
         mean_faces=mean_faces,
         shares=shares,
-        areas=stack.mean(1),
+        areas=areas,
         counts=np.array([len(i) for i in picked], np.int64),
         totals=np.bincount(labels, minlength=k)[:k].astype(np.int64),
     )
+
+
+def _in_order(per_region: dict[str, float]) -> np.ndarray:
+    return np.array([per_region[name] for name in ALL_REGIONS])
 
 
 def _mean_face(faces: np.ndarray, size: int) -> np.ndarray:
