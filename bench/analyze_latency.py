@@ -23,11 +23,18 @@ checked against A's (max abs difference, goal <= 1e-4).
     python bench/analyze_latency.py                      # 7 rounds, 2 threads
     python bench/analyze_latency.py --rounds 3 --json /tmp/latency.json
     python bench/analyze_latency.py --busy               # B idle vs B beside a CPU-bound process
+    python bench/analyze_latency.py --lanes              # A vs B on 2 threads vs B on 1 thread, in two lanes
 
 ``--busy`` times only B, round by round once alone and once while a helper process spins on one core
 (started before and stopped after its timing), and reports the median per-round busy/idle ratio. The
 OpenMP wait policy is the one ``fer`` sets (passive) unless the environment says otherwise, so
 ``OMP_WAIT_POLICY=ACTIVE python bench/analyze_latency.py --busy`` shows the spin-waiting default.
+
+``--lanes`` asks whether splitting the cores between models would beat giving each model both: with
+torch and the trunk runtimes on one thread, it times B one model after another and B in two lanes (two
+Python threads, each running two of the models: PSA-ResNet50 then Conv-cut, U-Net then ResEmoteNet),
+interleaved with A and B on two threads. torch's thread count is process-wide, so the library cannot
+give one request one thread while another request has two: this is a measurement, not an option.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -147,6 +155,62 @@ def busy_vs_idle(analyzer: Analyzer, face: Face, names: list[str], rounds: int, 
     }
 
 
+LANES = (("psa_resnet50", "convcut"), ("unet_eca_resnet34", "resemotenet"))  # about equal work on one thread
+
+
+def lanes_vs_threads(
+    face: Face, names: list[str], models_a: dict[str, nn.Module], rounds: int, warmup: int, threads: int
+) -> dict:
+    """A and B on ``threads`` threads vs B on one thread, sequential and in two lanes; medians and A/x."""
+    with tempfile.TemporaryDirectory() as empty:
+        torch.set_num_threads(1)
+        single = Analyzer(ModelZoo(empty))  # its trunk runners take the thread count in force: one
+        for name in names:
+            runner = single.zoo.get(name).trunk
+            if runner is not None:
+                runner.wait()
+        torch.set_num_threads(threads)
+        both = Analyzer(ModelZoo(empty))
+        for name in names:
+            runner = both.zoo.get(name).trunk
+            if runner is not None:
+                runner.wait()
+        lanes = [[n for n in lane if n in names] for lane in LANES]
+        lanes = [lane for lane in lanes if lane] + [[n for n in names if not any(n in lane for lane in LANES)]]
+        lanes = [lane for lane in lanes if lane]
+
+        def run_lane(lane: list[str]) -> None:
+            for name in lane:
+                single.analyze_faces([face], [name], cam="gradcam", regions=False)
+
+        times: dict[str, list[float]] = {"A": [], "B": [], "B1 sequential": [], "B1 two lanes": []}
+        per_model: dict[str, list[float]] = {n: [] for n in names}
+        with ThreadPoolExecutor(len(lanes)) as pool:
+            for r in range(warmup + rounds):
+                torch.set_num_threads(threads)
+                a = sum(timed(baseline, models_a[n], face) for n in names)
+                b = timed(both.analyze_faces, [face], names, cam="gradcam", regions=False)
+                torch.set_num_threads(1)
+                b1 = timed(single.analyze_faces, [face], names, cam="gradcam", regions=False)
+                one = {n: timed(single.analyze_faces, [face], [n], cam="gradcam", regions=False) for n in names}
+                b1_lanes = timed(lambda: [f.result() for f in [pool.submit(run_lane, lane) for lane in lanes]])
+                if r < warmup:
+                    continue
+                for key, value in zip(times, (a, b, b1, b1_lanes)):
+                    times[key].append(value)
+                for n in names:
+                    per_model[n].append(one[n])
+        torch.set_num_threads(threads)
+    med = {k: median(v) for k, v in times.items()}
+    return {
+        "lanes": lanes,
+        "median_s": med,
+        "ratio_a_over": {k: median([a / x for a, x in zip(times["A"], v)]) for k, v in times.items() if k != "A"},
+        "one_thread_per_model_s": {n: median(v) for n, v in per_model.items()},
+        "rounds_s": times,
+    }
+
+
 def write_json(path: str, result: dict) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(result, indent=2) + "\n")
@@ -161,6 +225,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", metavar="PATH", help="also write the results here")
     p.add_argument("--busy", action="store_true", help="time B alone vs beside a CPU-bound process instead")
+    p.add_argument("--lanes", action="store_true", help="time A, B, and B on one thread sequential / in two lanes")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     names = args.models.split(",")
@@ -211,6 +276,20 @@ def main() -> None:
                 write_json(args.json, {"settings": {"models": names, "threads": args.threads}, "busy": busy})
             return
         models_a = {name: build_baseline(name) for name in names}
+        if args.lanes:
+            lanes = lanes_vs_threads(face, names, models_a, args.rounds, args.warmup, args.threads)
+            print(f"\nlanes: {' | '.join(' then '.join(lane) for lane in lanes['lanes'])}")
+            for key, value in lanes["median_s"].items():
+                ratio = "" if key == "A" else f"  A/{key}: {lanes['ratio_a_over'][key]:.2f}x"
+                print(f"  {key:<15} {value:.3f} s{ratio}")
+            work, k = sum(lanes["one_thread_per_model_s"].values()), len(lanes["lanes"])
+            print(
+                f"one thread, each model alone: {work:.3f} s in all; split perfectly over {k} lanes that would be "
+                f"{work / k:.3f} s (A/x {lanes['median_s']['A'] * k / work:.2f}x)"
+            )
+            if args.json:
+                write_json(args.json, {"settings": {"models": names, "threads": args.threads}, "lanes": lanes})
+            return
 
         checks = check_maps(names, models_a, analyzer, face)
         print(f"\nGrad-CAM map check, B vs A (same class, tolerance {CAM_TOLERANCE:g}):")
