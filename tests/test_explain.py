@@ -55,6 +55,18 @@ def test_fast_gradcam_equals_the_plain_library(models: dict, name: str) -> None:
         torch.testing.assert_close(fast.logits, model(x), atol=1e-4, rtol=1e-4)
 
 
+def test_a_module_left_in_training_mode_is_put_in_eval_first(built_model) -> None:
+    # One submodule in training mode is enough for dropout/BatchNorm to change the map: compute_cam must see it.
+    model = built_model("resemotenet").eval()
+    x = batch(model)
+    expected = compute_cam(model, x, "gradcam", targets=3)
+    model.bn1.train()
+    got = compute_cam(model, x, "gradcam", targets=3)
+    assert not any(m.training for m in model.modules())
+    np.testing.assert_array_equal(got.cams, expected.cams)
+    torch.testing.assert_close(got.logits, expected.logits, atol=0, rtol=0)
+
+
 @pytest.mark.parametrize("method", sorted(FAST_METHODS))
 def test_every_fast_method_equals_the_library(models: dict, method: str) -> None:
     model = models["resemotenet"]
