@@ -21,10 +21,12 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from fer.threads import available_cpus  # noqa: E402
+
 # Under pytest-xdist (`make test` runs one worker per core, at most 4) the workers share the cores: one
 # torch thread each, so they do not queue behind each other's OpenMP teams; a plain `pytest` keeps two.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _WORKERS)))
+torch.set_num_threads(max(1, min(2, available_cpus() // _WORKERS)))
 
 
 def pytest_configure(config: pytest.Config) -> None:
