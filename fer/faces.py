@@ -223,14 +223,14 @@ def _mtcnn_candidates(
     smallest = max(float(min_face), mtcnn.PNET_CELL * max(h, w) / PNET_MAX_SIDE)
     tilted = max(smallest, rotated_min_face, mtcnn.PNET_CELL * max(h, w) / ROTATED_PNET_MAX_SIDE)
     shrink = min(1.0, ROTATED_FACE_PX / tilted)
+    small = color  # what the turned copies turn: shrunk once for all of them
+    if shrink < 1.0 and any(angle != 0 for angle in rotations):
+        small = cv2.resize(color, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     found = []
     for angle in rotations:
         if angle == 0:
             turned, back, sought = color, None, smallest
         else:
-            small = color
-            if shrink < 1.0:
-                small = cv2.resize(color, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
             turned, back = _turned(small, angle)
             back, sought = back / shrink, tilted * shrink  # the map back goes to the full-size photo
         dets = mtcnn.detect(turned, sought)
