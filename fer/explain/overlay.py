@@ -88,8 +88,7 @@ def cam_display(
     """
     grow = size > crop.shape[0]
     face = cv2.resize(crop, (size, size), interpolation=cv2.INTER_CUBIC if grow else cv2.INTER_AREA)
-    mask = cv2.resize(cam.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
-    out = blend(face, mask, alpha, colormap)
+    out = overlay_on_crop(face, cam, alpha, colormap)
     return np.concatenate([out, colorbar_image(size, colormap)]) if colorbar else out
 
 
