@@ -66,7 +66,6 @@ class LoadedModel:
     trained: bool
     class_names: tuple[str, ...]
     note: str  # "trained on FER2013 (checkpoints/resemotenet)" or why the weights are untrained
-    temperature: float | None = None  # the checkpoint's temperature scaling: probabilities are softmax(logits / T)
     # The layers up to the CAM layer in another runtime, built in the background (fer.runtime); None: torch.
     trunk: TrunkRunner | None = None
 
@@ -78,9 +77,19 @@ class LoadedModel:
                 out = self.model(x)
         return out
 
+    @property
+    def temperature(self) -> float | None:
+        """The checkpoint's temperature scaling (``meta.json``, checked by ``load_checkpoint``), or None."""
+        return _temperature(self.meta)
+
     def probs(self, logits: torch.Tensor) -> torch.Tensor:
         """Class probabilities from this model's logits: ``softmax(logits / T)`` with the checkpoint's T, if any."""
         return (logits.float() / (self.temperature or 1.0)).softmax(1)
+
+
+def _temperature(meta: dict[str, Any]) -> float | None:
+    scaling = meta.get("temperature")  # checked by load_checkpoint: None or {"value": T, ...}
+    return float(scaling["value"]) if scaling else None
 
 
 class ModelZoo:
@@ -126,19 +135,11 @@ class ModelZoo:
                 data = meta.get("data")
                 name_of_data = data.get("name") if isinstance(data, dict) else data
                 trained_on = f" on {name_of_data}" if name_of_data else ""
-                scaling = meta.get("temperature")  # checked by load_checkpoint: None or {"value": T, ...}
-                temperature = float(scaling["value"]) if scaling else None
-                calibrated = f", calibrated T={temperature:.2f}" if temperature is not None else ""
+                t = _temperature(meta)
+                calibrated = f", calibrated T={t:.2f}" if t is not None else ""
                 model = _for_inference(model)
-                return LoadedModel(
-                    model,
-                    meta,
-                    True,
-                    tuple(meta["class_names"]),
-                    f"trained{trained_on} ({where.source}){calibrated}",
-                    temperature,
-                    trunk=self._trunk(model),
-                )
+                note = f"trained{trained_on} ({where.source}){calibrated}"
+                return LoadedModel(model, meta, True, tuple(meta["class_names"]), note, trunk=self._trunk(model))
             except CheckpointError as exc:
                 note = f"untrained weights: {exc}"
                 warnings.warn(note, stacklevel=2)

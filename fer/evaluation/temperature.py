@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fer.checkpoints import MAX_T, MIN_T, valid_temperature  # noqa: F401  re-exported: the bounds a checkpoint may hold
+from fer.checkpoints import MAX_T, MIN_T  # the bounds a checkpoint may hold
 from fer.evaluation.calibration import calibration
 
 _GOLDEN = (np.sqrt(5) - 1) / 2
