@@ -1,4 +1,4 @@
-"""Atomic file writes: write beside the target, then rename, so a crash never leaves half a file."""
+"""Atomic writes of files and folders: write beside the target, then rename, so a crash never leaves half of one."""
 
 from __future__ import annotations
 
@@ -25,6 +25,29 @@ def atomic_write(target: str | os.PathLike, write: Callable[[Path], object]) -> 
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return target
+
+
+def atomic_write_dir(target: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp_dir)`` on an empty folder beside ``target``, then rename it to ``target`` whole.
+
+    As :func:`atomic_write`, for a folder: the temporary carries this process's id, and ones a killed
+    writer left are removed first. If another process renamed its own ``target`` into place meanwhile,
+    theirs is kept and this one dropped.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_orphans(target, folder=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}."))
+    try:
+        write(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # a non-empty folder is there already: another writer finished first
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fer.atomic import atomic_write, remove_orphans
+from fer.atomic import atomic_write, atomic_write_dir, remove_orphans
 
 
 def dead_pid() -> int:
@@ -43,6 +43,23 @@ def test_half_written_folders_of_a_dead_process_are_removed_whole(tmp_path: Path
     other.mkdir()
     assert remove_orphans(folder, folder=True) == [orphan]
     assert not orphan.exists() and alive.exists() and other.exists()
+
+
+def test_a_folder_appears_whole_and_a_second_writer_keeps_the_first(tmp_path: Path) -> None:
+    target = tmp_path / "cache" / "model-openvino2026.4-abc"
+    orphan = tmp_path / "cache" / f".{target.name}.999999999.x"  # a killed writer's half-done folder
+    orphan.mkdir(parents=True)
+    (orphan / "half").write_text("x")
+
+    def write(folder: Path) -> None:
+        assert not target.exists()  # nothing is visible while it is written
+        (folder / "trunk.xml").write_text("first")
+
+    assert atomic_write_dir(target, write) == target
+    assert (target / "trunk.xml").read_text() == "first" and not orphan.exists()
+    atomic_write_dir(target, lambda folder: (folder / "trunk.xml").write_text("second"))  # lost the race
+    assert (target / "trunk.xml").read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary left behind
 
 
 def test_a_killed_save_leaves_a_temporary_the_next_save_removes(tmp_path: Path) -> None:

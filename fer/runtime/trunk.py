@@ -22,7 +22,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -32,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from fer.atomic import remove_orphans
-from fer.runtime.split import split_model
+from fer.atomic import atomic_write_dir
+from fer.runtime.split import SPLITS, split_model
 
 log = logging.getLogger(__name__)
 
@@ -194,23 +193,14 @@ class TrunkRunner:
 
     def _exported(self) -> Path:
         """The cached export's model file, exporting it first when the cache has none."""
-        folder = self.cache / "trunks" / self._key()
-        self.folder = folder
+        if self.folder is None:  # hashed once: a retry after a damaged cache reuses it
+            self.folder = self.cache / "trunks" / self._key()
+        folder = self.folder
         if self._file(folder).is_file():
             self.from_cache = True
             return self._file(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        remove_orphans(folder, folder=True)  # half-done exports of a process that exited mid-export (daemon thread)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.{os.getpid()}."))
-        try:
-            self._export(self._file(tmp))
-            try:
-                tmp.rename(folder)  # whole folder at once: a reader never sees half an export
-            except OSError:  # another process exported the same trunk meanwhile: use theirs
-                if not self._file(folder).is_file():
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        # Whole folder at once: a reader never sees half an export (a process may exit mid-export: daemon thread).
+        atomic_write_dir(folder, lambda tmp: self._export(self._file(tmp)))
         return self._file(folder)
 
     def _example(self, batch: int = 1) -> torch.Tensor:
@@ -310,7 +300,7 @@ def trunk_runner(model: nn.Module, start: bool = True, setting: str | None = Non
     """
     spec = getattr(model, "spec", None)
     runtime = runtime_for(spec.name, setting) if spec is not None else None
-    if runtime is None or split_model(model) is None:
+    if runtime is None or spec.name not in SPLITS:
         return None
     runner = TrunkRunner(model, runtime)
     return runner.start() if start else runner
