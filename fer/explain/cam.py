@@ -79,7 +79,7 @@ def compute_cam(
         at_registered = layer is None or layer == model.spec.cam_target_layer
         activation = trunk.run(x) if trunk is not None and at_registered else None
         if activation is not None:
-            return _split_cam(model, trunk.split.tail, x, activation, cls, target_layer, targets, needs_grad)
+            return _split_cam(trunk.split.tail, x, activation, cls, target_layer, targets, needs_grad)
         return _fast_cam(model, x, cls, target_layer, targets, needs_grad=needs_grad)
     return _library_cam(model, x, cls, layer, targets)
 
@@ -198,11 +198,7 @@ def _fast_cam(
                 raise ValueError(f"the target layer {type(layer).__name__} was not used by the forward pass")
             classes = _resolve_targets(targets, logits)
             activation = capture.activation
-            grads = None
-            if needs_grad:
-                with torch.enable_grad():
-                    score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
-                    (grads,) = torch.autograd.grad(score, activation)
+            grads = _target_grads(logits, activation, classes) if needs_grad else None
     finally:
         with model_lock(model):
             handle.remove()
@@ -210,7 +206,6 @@ def _fast_cam(
 
 
 def _split_cam(
-    model: nn.Module,
     tail: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     activation: torch.Tensor,
@@ -221,14 +216,19 @@ def _split_cam(
 ) -> CamResult:
     """``_fast_cam`` with the target layer's activation already computed (by another runtime): only the tail runs."""
     activation = activation.detach().requires_grad_(needs_grad)
-    grads = None
     with torch.set_grad_enabled(needs_grad):
         logits = tail(activation.clone())  # a clone, as in _Capture: in-place ops downstream keep the leaf intact
-        classes = _resolve_targets(targets, logits)
-        if needs_grad:
-            score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
-            (grads,) = torch.autograd.grad(score, activation)
+    classes = _resolve_targets(targets, logits)
+    grads = _target_grads(logits, activation, classes) if needs_grad else None
     return _cam_images(x, cls, layer, classes, activation, grads, logits)
+
+
+def _target_grads(logits: torch.Tensor, activation: torch.Tensor, classes: list[int]) -> torch.Tensor:
+    """The gradient of each row's explained logit (summed: rows are independent) with respect to ``activation``."""
+    with torch.enable_grad():
+        score = logits[torch.arange(len(classes)), torch.tensor(classes)].sum()
+        (grads,) = torch.autograd.grad(score, activation)
+    return grads
 
 
 def _cam_images(
