@@ -15,6 +15,7 @@ from appserver import prepare_checkpoints
 from datagen import zip_of_synthetic_faces
 from PIL import Image
 from skimage import data as skdata
+from wcag import contrast
 
 from demo.studio import CHECKPOINT_SOURCE, UPLOAD_SOURCE, Studio
 from demo.tabs import compare, confusion, embeddings, evaluate
@@ -256,18 +257,6 @@ def test_artifacts_are_read_once_per_version(studio: Studio) -> None:
 
     os.utime(metrics, ns=(metrics.stat().st_atime_ns, metrics.stat().st_mtime_ns + 1_000_000))
     assert studio.artifact("resemotenet") is not first
-
-
-def _luminance(hex_colour: str) -> float:
-    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def contrast(a: str, b: str) -> float:
-    """WCAG 2 contrast ratio of two sRGB colours."""
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
 
 
 def test_primary_buttons_and_the_selected_tab_meet_wcag_aa() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from skimage import data as skdata
+from wcag import contrast
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -120,10 +121,6 @@ def test_confusion_cell_shows_its_faces_and_a_new_show_clears_them(page) -> None
     assert page.locator("#confusion-table").is_hidden()
 
 
-def plot_points(page) -> int:  # noqa: ANN001
-    return page.locator("#embedding-plot .scatterlayer .point").count()
-
-
 def wait_points(page, n: int) -> None:  # noqa: ANN001
     page.wait_for_function("n => document.querySelectorAll('#embedding-plot .scatterlayer .point').length === n", arg=n)
 
@@ -229,18 +226,6 @@ def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  #
     assert page.locator("#compare-source").get_by_label("trained checkpoints").is_checked()
 
 
-def _luminance(rgb: str) -> float:
-    """Relative luminance of a CSS 'rgb(r, g, b)' colour (WCAG 2)."""
-    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-
-def _contrast(a: str, b: str) -> float:
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
 def test_another_photo_replaces_the_first_and_a_click_picks_a_face(page, tmp_path) -> None:  # noqa: ANN001
     from PIL import Image
 
@@ -274,7 +259,7 @@ def test_another_photo_replaces_the_first_and_a_click_picks_a_face(page, tmp_pat
     # The primary button's text meets WCAG AA (4.5:1) as rendered.
     run = page.locator("#analyze-run")
     colours = run.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
-    assert _contrast(*colours) >= 4.5, colours
+    assert contrast(*colours) >= 4.5, colours
     page.screenshot(path=str(SHOTS / "analyze-group.png"), full_page=True)
 
 
@@ -298,7 +283,7 @@ def test_explain_shows_its_face_and_every_map(page) -> None:  # noqa: ANN001
           return [getComputedStyle(t).color, e ? bg : 'rgb(255, 255, 255)'];
         }"""
     )
-    assert _contrast(*colours) >= 4.5, colours
+    assert contrast(*colours) >= 4.5, colours
     page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
     tab(page, "Live webcam")
     page.locator("#live-weights").get_by_text("ResEmoteNet").wait_for()  # trained or not, said beside the model

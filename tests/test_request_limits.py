@@ -44,10 +44,6 @@ class NoProgress:
         return it
 
 
-def zip_of_faces(path: Path, n: int = 14) -> Path:
-    return zip_of_synthetic_faces(path, n)
-
-
 def test_score_cam_on_a_multi_face_photo_is_refused_within_a_minute(studio: Studio, crowd: str) -> None:
     start = time.monotonic()
     state, text = run_analysis(studio, crowd, None, "scorecam", TOP, ["resemotenet", "convcut"], False)
@@ -125,7 +121,8 @@ def test_evaluation_stops_at_its_budget_and_leaves_no_folder(
 ) -> None:
     monkeypatch.setattr(evaluate, "EVALUATE_TIME_LIMIT_S", 0.0)
     before = set(studio.scratch.iterdir())
-    uploads, table, note = evaluate.evaluate_upload(studio, str(zip_of_faces(tmp_path / "z.zip")), {}, NoProgress())
+    path = str(zip_of_synthetic_faces(tmp_path / "z.zip"))
+    uploads, table, note = evaluate.evaluate_upload(studio, path, {}, NoProgress())
     assert uploads == {} and table is None and "time limit" in note
     assert set(studio.scratch.iterdir()) == before
 
@@ -138,7 +135,7 @@ def test_a_new_evaluation_or_a_closed_session_removes_the_folders_it_made(
         return {"resemotenet": str(out / "resemotenet")}, [{"model": "ResEmoteNet"}]
 
     monkeypatch.setattr(evaluate, "_run_models", one_model)
-    path = str(zip_of_faces(tmp_path / "z.zip"))
+    path = str(zip_of_synthetic_faces(tmp_path / "z.zip"))
     first, _, _ = evaluate.evaluate_upload(studio, path, {}, NoProgress())
     first_dir = Path(first["resemotenet"]).parent
     assert first_dir.parent == studio.scratch and first_dir.is_dir()
