@@ -1,9 +1,10 @@
 """How long ``python app.py`` takes to answer, and how much memory the server holds, on this machine.
 
-Starts the studio in a subprocess on a free port with an empty checkpoint folder (untrained weights, as on a
-fresh clone), times the wait until its page answers, reads the server's resident memory (RSS, from
-``/proc``), then sends one analysis through the ``/predict`` endpoint (scikit-image's astronaut, the four
-models with Grad-CAM, as a user's first click would) and reads the memory again: models load on first use.
+Starts the studio in a subprocess on a free port (``tests/appserver.py``'s ``Server``) with an empty
+checkpoint folder (untrained weights, as on a fresh clone), times the wait until its page answers, reads
+the server's resident memory (RSS, from ``/proc``), then sends one analysis through the ``/predict``
+endpoint (scikit-image's astronaut, the four models with Grad-CAM, as a user's first click would) and
+reads the memory again: models load on first use.
 
     python bench/app_startup.py
     python bench/app_startup.py --rounds 3 --json /tmp/startup.json
@@ -14,65 +15,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children, in MB (Linux ``/proc``)."""
-    total = 0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for p in pids:
-        for line in Path(f"/proc/{p}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from appserver import Server  # noqa: E402  the test suite's app server: python app.py until its page answers
 
 
 def one_round(timeout_s: float) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--checkpoints", empty, "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = Server(Path(empty), Path(tmp) / "app.log", timeout_s=timeout_s, poll_s=0.2)
         try:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit("app.py exited before answering")
-                if time.perf_counter() - start > timeout_s:
-                    raise SystemExit(f"app.py did not answer within {timeout_s:.0f} s")
-                try:
-                    with urllib.request.urlopen(url, timeout=2):
-                        break
-                except OSError:
-                    time.sleep(0.2)
             started_s = time.perf_counter() - start
             time.sleep(2)  # let start-up's background work (UMAP's compilation thread) settle
-            rss_start = rss_mb(proc.pid)
+            rss_start = server.rss_mb()
 
             from gradio_client import Client, handle_file
             from PIL import Image
@@ -80,15 +41,14 @@ def one_round(timeout_s: float) -> dict:
 
             photo = Path(tmp) / "astronaut.png"
             Image.fromarray(data.astronaut()).save(photo)
-            client = Client(url, verbose=False)
+            client = Client(server.url, verbose=False)
             t0 = time.perf_counter()
             result = client.predict(handle_file(str(photo)), "", "gradcam", api_name="/predict")
             first_s = time.perf_counter() - t0
             faces = len(result.get("faces", [])) if isinstance(result, dict) else 0
-            rss_after = rss_mb(proc.pid)
+            rss_after = server.rss_mb()
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            server.stop()
     return {
         "answer_s": started_s,
         "rss_after_start_mb": rss_start,

@@ -41,7 +41,7 @@ def free_port() -> int:
 class Server:
     """``python app.py`` in a subprocess; ``url`` once it answers."""
 
-    def __init__(self, checkpoints: Path, log: Path) -> None:
+    def __init__(self, checkpoints: Path, log: Path, timeout_s: float = 180, poll_s: float = 0.5) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
@@ -53,7 +53,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"app.py exited: {log.read_text()[-2000:]}")
@@ -63,15 +63,21 @@ class Server:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"app.py did not answer in 180 s: {log.read_text()[-2000:]}") from None
-                time.sleep(0.5)
+                    tail = log.read_text()[-2000:]
+                    raise RuntimeError(f"app.py did not answer in {timeout_s:.0f} s: {tail}") from None
+                time.sleep(poll_s)
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
+        """Resident memory of the server and its child processes, in MB (Linux ``/proc``)."""
+        pid = self.proc.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        pids = [pid, *(int(p) for p in children.read_text().split())] if children.exists() else [pid]
+        total = 0
+        for p in pids:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+                    total += int(line.split()[1])
+        return total / 1024
 
     def stop(self) -> None:
         self.proc.terminate()
