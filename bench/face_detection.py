@@ -49,10 +49,10 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest.mock import patch
 
 import cv2
 import numpy as np
@@ -172,7 +172,7 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
     def haar(rgb: np.ndarray) -> list[tuple]:
         return [(f.box, f.score, None) for f in detect_faces(rgb, detector="haar", min_face=min_face, align=False)]
 
-    def mtcnn(rotations: tuple, smallest: int = min_face, recheck: bool = True) -> Callable[[np.ndarray], list]:
+    def mtcnn_row(rotations: tuple, smallest: int = min_face, recheck: bool = True) -> Callable[[np.ndarray], list]:
         # Every candidate MTCNN's last stage keeps (0.7 and up), merged below per score threshold as
         # detect_faces merges them (fer.faces._merge).
         return lambda rgb: [
@@ -187,7 +187,7 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
         gray = _to_gray(rgb)
         found = _mtcnn_candidates(rgb, gray, min_face, tuple(ROTATIONS))
         d = single_shot.detect(rgb, "centerface", min_face, threshold=UNION_MIN)
-        checks = faces_module.mtcnn.recheck(np.ascontiguousarray(rgb), d.landmarks) if len(d) else []
+        checks = mtcnn.recheck(np.ascontiguousarray(rgb), d.landmarks) if len(d) else []
         extra = [(*box, MIN_SCORE, False, points, float(c)) for box, points, c in zip(d.boxes, d.landmarks, checks)]
         return [gray.shape, found + extra]
 
@@ -205,9 +205,9 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
 
     return {
         "haar": haar,
-        "mtcnn upright": mtcnn((0.0,)),
-        "mtcnn +-30 (before)": mtcnn(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
-        CHOSEN: mtcnn(tuple(ROTATIONS)),
+        "mtcnn upright": mtcnn_row((0.0,)),
+        "mtcnn +-30 (before)": mtcnn_row(BEFORE["rotations"], BEFORE["min_face"], recheck=False),
+        CHOSEN: mtcnn_row(tuple(ROTATIONS)),
         **{name: single(name) for name in single_shot.DETECTORS if single_shot.installed(name)},
         **({UNION: mtcnn_and_centerface} if single_shot.installed("centerface") else {}),
     }
@@ -216,16 +216,6 @@ def detectors(min_face: int) -> dict[str, Callable[[np.ndarray], list[tuple]]]:
 CHOSEN = "mtcnn +-15/30"
 UNION = "mtcnn +-15/30 + centerface"
 UNION_MIN = 0.2  # CenterFace score from which its faces join MTCNN's (all must pass MTCNN's second look)
-
-
-@contextmanager
-def _patched(module: object, name: str, value: object) -> Iterator[None]:
-    old = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, old)
 
 
 def alternatives(min_face: int) -> dict[str, Callable[[np.ndarray], list]]:
@@ -246,7 +236,7 @@ def alternatives(min_face: int) -> dict[str, Callable[[np.ndarray], list]]:
         return [gray.shape, chosen(rgb)[1] + extra]
 
     def rnet_low(rgb: np.ndarray) -> list:
-        with _patched(mtcnn, "THRESHOLDS", (mtcnn.THRESHOLDS[0], 0.3, mtcnn.THRESHOLDS[2])):
+        with patch.object(mtcnn, "THRESHOLDS", (mtcnn.THRESHOLDS[0], 0.3, mtcnn.THRESHOLDS[2])):
             return chosen(rgb)
 
     def more_turns(rgb: np.ndarray) -> list:
@@ -254,7 +244,7 @@ def alternatives(min_face: int) -> dict[str, Callable[[np.ndarray], list]]:
         return [_to_gray(rgb).shape, _mtcnn_candidates(rgb, _to_gray(rgb), min_face, turns)]
 
     def unshrunk(rgb: np.ndarray) -> list:
-        with _patched(faces_module, "ROTATED_FACE_PX", faces_module.ROTATED_MIN_FACE):
+        with patch.object(faces_module, "ROTATED_FACE_PX", faces_module.ROTATED_MIN_FACE):
             return chosen(rgb)
 
     return {
