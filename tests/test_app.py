@@ -9,6 +9,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from appserver import prepare_checkpoints
@@ -405,3 +406,33 @@ def test_untrained_models_get_no_headline_and_maps_come_over_the_colour_photo(st
     assert cam.shape == (DISPLAY_SIZE + COLORBAR_HEIGHT, DISPLAY_SIZE, 3)
     body = cam[:DISPLAY_SIZE].astype(int)
     assert np.abs(body[..., 0] - body[..., 2]).mean() > 5  # colour, not gray under the map
+
+
+def test_explain_redraws_its_kept_maps_in_a_new_colour_map_and_opacity_without_recomputing(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.tabs import explain
+
+    class NoProgress:
+        def tqdm(self, it, **k):  # noqa: ANN001, ANN201
+            return it
+
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["convcut"], False)
+    maps, note = explain.explain_maps(studio, state, 0, "convcut", "", TOP, False, NoProgress())
+    assert "ROAD" in note and "scorecam" not in maps["cams"] and len(maps["cams"]) == len(explain.CAM_LABELS) - 1
+    shown = explain.panels(maps, False, "viridis", 0.5)
+    assert [u.get("visible") for u in shown] == [k != "scorecam" for k in explain.CAM_LABELS]
+
+    def recomputed(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a colour map or opacity must not recompute a map")
+
+    monkeypatch.setattr(explain, "compute_cam", recomputed)
+    monkeypatch.setattr(explain, "road_score", recomputed)
+    for cmap, alpha in (("magma", 0.5), ("viridis", 0.9)):
+        again = explain.redraw(maps, cmap, alpha)
+        assert again[list(explain.CAM_LABELS).index("scorecam")] == gr.skip()  # no Score-CAM map: left alone
+        for old, new in zip(shown, again):
+            if "label" in old and old.get("value") is not None:
+                assert new["value"].shape == old["value"].shape and not np.array_equal(new["value"], old["value"])
+    assert explain.redraw(maps, "viridis", 0.5)[0]["value"].tobytes() == shown[0]["value"].tobytes()
+    assert explain.redraw(None, "magma", 0.5) == [gr.skip()] * len(explain.CAM_LABELS)  # nothing explained yet
