@@ -131,7 +131,13 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
                 layer = gr.Textbox(value=fer.get_spec("resemotenet").cam_target_layer, label="Layer (module name)")
                 target = gr.Dropdown([TOP, *studio.class_names("resemotenet")], value=TOP, label="Class")
             with gr.Row():
-                colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colour map", min_width=120)
+                colormap = gr.Dropdown(
+                    list(COLORMAPS),
+                    value=DEFAULT_COLORMAP,
+                    label="Colour map",
+                    min_width=120,
+                    elem_id="explain-colormap",
+                )
                 alpha = gr.Slider(0, 1, value=0.5, step=0.05, label="Map opacity", min_width=160)
                 score_cam = gr.Checkbox(
                     label="Include Score-CAM (one forward pass per channel: slow on CPU)", value=False
