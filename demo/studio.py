@@ -18,7 +18,7 @@ import numpy as np
 
 import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
-from fer.checkpoints import META_FILE, CheckpointError, inspect_checkpoint, read_meta
+from fer.checkpoints import META_FILE, WEIGHTS_FILE, CheckpointError, inspect_checkpoint, read_meta
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
@@ -27,7 +27,7 @@ from fer.explain.dataset_view import PER_CLASS as DATASET_VIEW_PER_CLASS
 from fer.explain.dataset_view import DatasetView, Progress, cached_dataset_view
 from fer.inference import Analyzer
 from fer.stats import count_macs, count_parameters, measure_latency
-from fer.zoo import ModelZoo, checkpoint_root, locate
+from fer.zoo import CheckpointLocation, ModelZoo, checkpoint_root, locate
 
 CHECKPOINT_SOURCE = "trained checkpoints"
 UPLOAD_SOURCE = "your data"
@@ -54,6 +54,22 @@ class Artifact:
         return bool(self.metrics.get("trained", True))
 
 
+@dataclass(frozen=True)
+class CheckpointCheck:
+    """One model's checkpoint judged as the zoo's loader would judge it, without loading it."""
+
+    where: CheckpointLocation
+    problem: str | None  # why a checkpoint that is there cannot be used (another model's, corrupt); None if usable
+    class_names: tuple[str, ...] | None  # from metadata the loader accepts
+
+    @property
+    def trained(self) -> bool | None:
+        """True: a usable checkpoint; False: none or an unusable one; None: on the Hub, unknown until loaded."""
+        if self.where.found is None:
+            return None
+        return self.where.found and self.problem is None
+
+
 class Studio:
     """The app's shared, thread-safe back end: a thin layer over ``fer``."""
 
@@ -64,6 +80,7 @@ class Studio:
         self.embeddings = EmbeddingCache(max_items=64)
         self._stats: dict[str, dict[str, float]] = {}
         self._artifacts: dict[tuple, Artifact] = {}
+        self._checks: dict[str, tuple[tuple, CheckpointCheck]] = {}  # model -> (files' mtime and size, check)
         self._lock = threading.Lock()
         # Everything the studio writes (example photos, evaluation artifacts) lives in one private folder
         # (mode 0700, unpredictable name: nothing planted can redirect a write), removed with the studio.
@@ -84,19 +101,51 @@ class Studio:
         """UMAP's numba compile (~15-25 s) is paid at start-up in a daemon thread, never inside a request."""
         warm_up_umap(block=False)
 
+    def checkpoint(self, name: str) -> CheckpointCheck:
+        """``name``'s checkpoint as the loader would judge it (another model's is refused), without loading it.
+
+        The status line, the banner and the class names all ask this one check; it is redone only when the
+        checkpoint's files change, so building the page checks each model once."""
+        where = locate(name, self.root)
+        if not where.found:
+            return CheckpointCheck(where, None, None)
+        directory = Path(where.source)
+        try:
+            version = tuple(
+                (s.st_mtime_ns, s.st_size) for s in ((directory / f).stat() for f in (META_FILE, WEIGHTS_FILE))
+            )
+        except OSError:
+            version = None
+        with self._lock:
+            cached = self._checks.get(name)
+        if version is not None and cached is not None and cached[0] == (where.source, version):
+            return cached[1]
+        problem = inspect_checkpoint(directory, model_name=name)
+        names = None
+        if problem is None:
+            try:  # the loader's own reader: metadata it would refuse gives no names here either
+                names = read_meta(directory / META_FILE).get("class_names")
+            except CheckpointError as exc:  # changed since it was inspected
+                problem = str(exc).split(": ", 1)[-1]
+        check = CheckpointCheck(where, problem, tuple(names) if names else None)
+        if version is not None:
+            with self._lock:
+                self._checks[name] = ((where.source, version), check)
+        return check
+
     def checkpoint_status(self) -> str:
         """One line per model: trained checkpoint found, or untrained weights (checked without loading)."""
         lines = []
         for name in fer.list_models():
-            where = locate(name, self.root)
+            check = self.checkpoint(name)
+            where = check.where
             state = {
                 True: f"trained checkpoint `{where.source}`",
                 False: "**untrained weights** (no checkpoint)",
                 None: f"checkpoint on the Hub `{where.source}`",
             }[where.found]
-            problem = inspect_checkpoint(where.source) if where.found else None
-            if problem:  # a file that is there but no checkpoint (a stray link, a broken download): say so
-                state = f"**untrained weights** (unusable checkpoint: {problem})"
+            if check.problem:  # a file that is there but no usable checkpoint (another model's, a stray link): say so
+                state = f"**untrained weights** (unusable checkpoint: {check.problem})"
             lines.append(f"- {fer.get_spec(name).display_name}: {state}")
         return f"Checkpoints from `{self.root}`:\n" + "\n".join(lines)
 
@@ -104,10 +153,7 @@ class Studio:
         """Whether ``name`` runs trained weights: True, False, or None for a Hub checkpoint not loaded yet."""
         if name in self.zoo.loaded():
             return self.zoo.get(name).trained
-        where = locate(name, self.root)
-        if where.found is None:
-            return None
-        return bool(where.found) and inspect_checkpoint(where.source) is None
+        return self.checkpoint(name).trained
 
     def checkpoint_banner(self) -> str:
         """One line for the top of the page: which models run untrained weights (checked without loading)."""
@@ -125,15 +171,7 @@ class Studio:
         else the untrained head's seven."""
         if name in self.zoo.loaded():
             return self.zoo.get(name).class_names
-        where = locate(name, self.root)
-        if where.found:
-            try:  # the loader's own reader: metadata it would refuse gives no names here either
-                names = read_meta(Path(where.source) / META_FILE).get("class_names")
-            except CheckpointError:
-                names = None
-            if names:
-                return tuple(names)
-        return fer.FER2013_CLASSES
+        return self.checkpoint(name).class_names or fer.FER2013_CLASSES
 
     # --- artifacts -------------------------------------------------------------------------------------------
     def _artifact_files(self, model: str, source: str, uploads: dict | None) -> tuple[Path, Path] | None:

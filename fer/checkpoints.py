@@ -267,15 +267,18 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
             raise bad("temperature", f"must be an object whose 'value' is a number from {MIN_T} to {MAX_T}")
 
 
-def inspect_checkpoint(directory: str | os.PathLike) -> str | None:
+def inspect_checkpoint(directory: str | os.PathLike, model_name: str | None = None) -> str | None:
     """Why the checkpoint in ``directory`` cannot be used, from its metadata and weights header; None if it can.
 
     Reads no tensor: cheap enough for a status line, and enough to tell a real checkpoint from a
-    stray file (a symlink to a text file, a truncated download).
+    stray file (a symlink to a text file, a truncated download). With ``model_name``, another model's
+    checkpoint is refused too, as :func:`load_checkpoint` refuses it.
     """
     directory = Path(directory)
     try:
-        read_meta(directory / META_FILE)
+        meta = read_meta(directory / META_FILE)
+        if model_name and meta.get("model") and meta["model"] != model_name:
+            raise CheckpointError(f"{directory / META_FILE}: a {meta['model']} checkpoint, not {model_name}")
         weights = directory / WEIGHTS_FILE
         with open(weights, "rb") as f:
             raw = f.read(8)

@@ -264,18 +264,22 @@ def embedding_figure(
 ) -> Any:
     """A plotly scatter of a 2-D map with one trace per group, so the legend names every group (a class, or
     correct/wrong) instead of a colour bar. ``hover``: per-point columns shown on hover (floats rounded to
-    2 places); ``order``: the legend's order (default: sorted). Each point's ``customdata[0]`` is its row
-    index, which a selection reports back. Box and lasso selection are on (lasso by default)."""
+    2 places); ``order``: the legend's order (default: sorted), which a group's colour is keyed on too, so a
+    class keeps its colour when another is absent (coloured by true, then by predicted label). Each point's
+    ``customdata[0]`` is its row index, which a selection reports back. Box and lasso selection are on (lasso
+    by default)."""
     import plotly.graph_objects as go
     from plotly.colors import qualitative
 
     groups = np.asarray(groups).astype(str)
-    names = [g for g in (order or sorted(set(groups))) if (groups == g).any()]
+    everyone = list(order or sorted(set(groups)))
+    names = [g for g in everyone if (groups == g).any()]
     palette = {"correct": "#1b7837", "wrong": "#c51b7d"}  # a colour-blind-safe pair for correct?
     columns = list(hover)
     values = [np.asarray(v) for v in hover.values()]
     fig = go.Figure()
-    for i, name in enumerate(names):
+    for name in names:
+        i = everyone.index(name)  # the position in the full order, not among the groups present
         rows = np.flatnonzero(groups == name)
         custom = np.column_stack([rows, *[_rounded(v[rows]) for v in values]])
         lines = "<br>".join(f"{c}: %{{customdata[{j + 1}]}}" for j, c in enumerate(columns))

@@ -9,7 +9,9 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
+import pandas as pd
 import pytest
 from appserver import prepare_checkpoints
 from datagen import zip_of_synthetic_faces
@@ -394,3 +396,77 @@ def test_untrained_models_get_no_headline_and_maps_come_over_the_colour_photo(st
     assert cam.shape == (DISPLAY_SIZE + COLORBAR_HEIGHT, DISPLAY_SIZE, 3)
     body = cam[:DISPLAY_SIZE].astype(int)
     assert np.abs(body[..., 0] - body[..., 2]).mean() > 5  # colour, not gray under the map
+
+
+def test_explain_redraws_its_kept_maps_in_a_new_colour_map_and_opacity_without_recomputing(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from demo.tabs import explain
+
+    class NoProgress:
+        def tqdm(self, it, **k):  # noqa: ANN001, ANN201
+            return it
+
+    state, _ = run_analysis(studio, None, skdata.astronaut(), "gradcam", TOP, ["convcut"], False)
+    maps, note = explain.explain_maps(studio, state, 0, "convcut", "", TOP, False, NoProgress())
+    assert "ROAD" in note and "scorecam" not in maps["cams"] and len(maps["cams"]) == len(explain.CAM_LABELS) - 1
+    shown = explain.panels(maps, False, "viridis", 0.5)
+    assert [u.get("visible") for u in shown] == [k != "scorecam" for k in explain.CAM_LABELS]
+
+    def recomputed(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a colour map or opacity must not recompute a map")
+
+    monkeypatch.setattr(explain, "compute_cam", recomputed)
+    monkeypatch.setattr(explain, "road_score", recomputed)
+    for cmap, alpha in (("magma", 0.5), ("viridis", 0.9)):
+        again = explain.redraw(maps, cmap, alpha)
+        assert again[list(explain.CAM_LABELS).index("scorecam")] == gr.skip()  # no Score-CAM map: left alone
+        for old, new in zip(shown, again):
+            if "label" in old and old.get("value") is not None:
+                assert new["value"].shape == old["value"].shape and not np.array_equal(new["value"], old["value"])
+    assert explain.redraw(maps, "viridis", 0.5)[0]["value"].tobytes() == shown[0]["value"].tobytes()
+    assert explain.redraw(None, "magma", 0.5) == [gr.skip()] * len(explain.CAM_LABELS)  # nothing explained yet
+
+
+def test_a_second_evaluation_keeps_a_tab_on_your_data_and_clears_what_it_showed_of_the_first(
+    studio: Studio, tmp_path: Path
+) -> None:
+    from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
+
+    uploads = {}
+    for name in MODEL_IDS:  # where each model's artifact of an upload is; routing reads only that they exist
+        (tmp_path / name).mkdir()
+        for f in (METRICS_FILE, PREDICTIONS_FILE):
+            (tmp_path / name / f).write_text("")
+        uploads[name] = str(tmp_path / name)
+    assert studio.has_artifact("resemotenet", CHECKPOINT_SOURCE)  # the checkpoints' evaluation would be the default
+    for model in ("resemotenet", None):  # a tab with its own model (Embeddings), one of all models (Compare)
+        assert evaluate.source_after_evaluation(studio, uploads, UPLOAD_SOURCE, model) == UPLOAD_SOURCE
+        assert evaluate.source_after_evaluation(studio, uploads, CHECKPOINT_SOURCE, model) == CHECKPOINT_SOURCE
+    assert evaluate.source_after_evaluation(studio, {}, UPLOAD_SOURCE, "resemotenet") == CHECKPOINT_SOURCE
+    # Its source kept, the tab fires no change: the new uploads take down what came from the old ones.
+    frame, _ = embeddings.embedding_frame(studio, CHECKPOINT_SOURCE, {}, "resemotenet", "t-SNE", "true label")
+    down = embeddings.after_new_uploads(frame, UPLOAD_SOURCE)
+    assert down[0]["visible"] is False and down[2] is None and down[3] == []  # plot, frame, selection
+    assert embeddings.after_new_uploads(frame, CHECKPOINT_SOURCE) == embeddings.UNTOUCHED  # still the right rows
+    assert embeddings.after_new_uploads(None, UPLOAD_SOURCE) == embeddings.UNTOUCHED  # nothing drawn yet
+    cleared = confusion.after_new_uploads(UPLOAD_SOURCE)
+    assert cleared[0]["visible"] is False and cleared[2:4] == ([], [])  # matrix hidden, cell's faces and rows gone
+    assert all(u == gr.skip() for u in confusion.after_new_uploads(CHECKPOINT_SOURCE))
+
+
+def test_evaluate_shows_its_table_in_one_update_and_the_tabs_listen_to_new_uploads(tmp_path: Path) -> None:
+    from demo.app import build_demo
+
+    table = evaluate.results(({"convcut": "x"}, pd.DataFrame({"model": ["Conv-cut"]}), "note"))
+    assert table[1]["visible"] is True and len(table[1]["value"]) == 1
+    assert evaluate.results(({}, None, "⚠️ bad zip"))[1] == {"__type__": "update", "value": None, "visible": False}
+    demo = build_demo(str(tmp_path))
+    config = demo.config
+    ids = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c["props"].get("elem_id")}
+    results = ids["evaluate-results"]
+    assert not any(results in d["inputs"] for d in config["dependencies"])  # the table never goes back to the server
+    uploads_state = next(d["outputs"][0] for d in config["dependencies"] if results in d["outputs"])
+    on_uploads = [d for d in config["dependencies"] if [uploads_state, "change"] in [list(t) for t in d["targets"]]]
+    cleared = {o for d in on_uploads for o in d["outputs"]}
+    assert {ids["embedding-plot"], ids["confusion-table"], ids["cell-gallery"]} <= cleared

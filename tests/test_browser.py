@@ -224,6 +224,19 @@ def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  #
     # Compare keeps the trained checkpoints' evaluations, which exist.
     tab(page, "Compare models")
     assert page.locator("#compare-source").get_by_label("trained checkpoints").is_checked()
+    # A second evaluation: Confusion stays on your data (its radio fires no change) and still drops the first
+    # upload's matrix, whose cells would pair faces with the wrong rows.
+    tab(page, "Confusion matrix")
+    cells = page.locator("#confusion-table [role=gridcell]")  # rows of 8 cells, the class name first
+    counts = [(i, cells.nth(i).inner_text().strip()) for i in range(cells.count()) if i % 8]
+    cells.nth(next(i for i, t in counts if t.isdigit() and int(t) > 0)).click()
+    page.locator("#cell-gallery img").first.wait_for()
+    tab(page, "Evaluate your data")
+    page.get_by_role("button", name="Evaluate the four models").click()
+    tab(page, "Confusion matrix")
+    page.locator("#confusion-note").get_by_text("Press Show for this choice").wait_for()
+    assert page.locator("#confusion-source").get_by_label("your data").is_checked()
+    assert page.locator("#confusion-table").is_hidden() and page.locator("#cell-gallery img").count() == 0
 
 
 def test_another_photo_replaces_the_first_and_a_click_picks_a_face(page, tmp_path) -> None:  # noqa: ANN001
@@ -285,6 +298,14 @@ def test_explain_shows_its_face_and_every_map(page) -> None:  # noqa: ANN001
     )
     assert contrast(*colours) >= 4.5, colours
     page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
+    # Another colour map redraws the kept maps at once: no Explain press, the same captions (no new ROAD).
+    before = maps.evaluate_all("imgs => imgs.map(i => [i.src, i.alt])")
+    page.locator("#explain-colormap input").click()
+    page.get_by_role("option", name="magma").click()
+    page.wait_for_function(
+        "old => [...document.querySelectorAll('.explain-map img')].every((i, k) => i.src !== old[k][0])", arg=before
+    )
+    assert [alt for _, alt in before] == maps.evaluate_all("imgs => imgs.map(i => i.alt)")
     tab(page, "Live webcam")
     page.locator("#live-weights").get_by_text("ResEmoteNet").wait_for()  # trained or not, said beside the model
 

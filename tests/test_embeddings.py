@@ -265,3 +265,15 @@ def test_cache_with_the_real_embedding(tmp_path: Path) -> None:
     np.testing.assert_array_equal(a, embed_2d(x, "tsne", seed=0))
     assert cache.get("resemotenet", path, x, "tsne", seed=0) is a
     assert knn_accuracy(a, labels) > 0.95
+
+
+def test_a_class_keeps_its_colour_when_another_class_is_absent() -> None:
+    order = ["angry", "disgust", "fear", "happy"]
+    coords = np.arange(12, dtype=float).reshape(6, 2)
+    hover = {"id": np.arange(6)}
+    by_true = E.embedding_figure(coords, ["angry", "disgust", "fear", "happy", "fear", "angry"], hover, order)
+    by_predicted = E.embedding_figure(coords, ["angry", "fear", "fear", "happy", "fear", "angry"], hover, order)
+    colours = [{t.name: t.marker.color for t in fig.data} for fig in (by_true, by_predicted)]
+    assert "disgust" not in colours[1]  # nobody is predicted disgust
+    assert all(colours[0][c] == colours[1][c] for c in ("angry", "fear", "happy"))
+    assert len(set(colours[0].values())) == 4  # still one colour per class

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 import fer
-from demo.studio import Studio
+from demo.studio import UPLOAD_SOURCE, Studio
 from demo.views import accuracy_text, empty_state, source_and_model, weights_note
 from fer.evaluation.confusion import NORMALIZATIONS, cell_indices, confusion
 from fer.explain.cam import compute_cam
@@ -19,6 +19,18 @@ from fer.faces import face_tensor, whole_image_face
 
 MAX_GALLERY = 48
 CORNER = "true \\ predicted"
+CLEARED = ([], [], "", None, "")  # a new matrix (or choice) empties the previous cell's drill-down
+
+
+def taken_down() -> tuple:
+    """Matrix hidden, note, drill-down (gallery, its rows, cell note, map, map note) emptied: for another choice."""
+    return gr.update(visible=False), "Press **Show** for this choice.", *CLEARED
+
+
+def after_new_uploads(source: str) -> tuple:
+    """A new *Evaluate your data* replaced the uploaded artifacts: a matrix and cell of the old upload would pair
+    faces with the wrong rows, even when the source stays on *your data* (the radio then fires no change)."""
+    return taken_down() if source == UPLOAD_SOURCE else tuple(gr.skip() for _ in range(2 + len(CLEARED)))
 
 
 def heat(table: pd.DataFrame) -> Any:
@@ -117,16 +129,12 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
             cam_note = gr.Markdown()
     inputs = [source, uploads, model]
     drill = [gallery, shown, cell_note, cam, cam_note]
-    cleared = ([], [], "", None, "")  # a new matrix (or choice) empties the previous cell's drill-down
 
     def on_show(s: str, u: dict, m: str, n: str) -> tuple:
         frame, text = matrix(studio, s, u, m, n)
         if frame is None:
-            return gr.update(value=None, visible=False), text, *cleared
-        return gr.update(value=heat(frame), visible=True), text, *cleared
-
-    def on_change(*_: Any) -> tuple:
-        return gr.update(visible=False), "Press **Show** for this choice.", *cleared
+            return gr.update(value=None, visible=False), text, *CLEARED
+        return gr.update(value=heat(frame), visible=True), text, *CLEARED
 
     def on_cell(s: str, u: dict, m: str, evt: gr.SelectData) -> tuple:
         return *cell_faces(studio, s, u, m, evt), None, ""
@@ -136,7 +144,8 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
 
     show.click(on_show, [*inputs, norm], [table, note, *drill], api_name=False)
     for control in (source, model):
-        control.change(on_change, None, [table, note, *drill], api_name=False, show_progress="hidden")
+        control.change(taken_down, None, [table, note, *drill], api_name=False, show_progress="hidden")
+    uploads.change(after_new_uploads, source, [table, note, *drill], api_name=False, show_progress="hidden")
     norm.change(on_show, [*inputs, norm], [table, note, *drill], api_name=False, show_progress="hidden")
     table.select(on_cell, inputs, drill, api_name=False)
     gallery.select(on_face, [*inputs, shown], [cam, cam_note], api_name=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 import fer
-from demo.studio import Studio
+from demo.studio import UPLOAD_SOURCE, Studio
 from demo.views import accuracy_text, empty_state, plotly_bridge, source_and_model, weights_note
 from fer.embeddings import embedding_figure
 
@@ -18,6 +18,7 @@ COLOR_BY = ["true label", "predicted label", "correct?"]
 COLUMN = {"true label": "true", "predicted label": "predicted", "correct?": "correct?"}
 MAX_GALLERY = 60
 HOVER_SIZE = 160
+UNTOUCHED = tuple(gr.skip() for _ in range(7))  # the map's seven outputs (plot, note, frame, selection, hover) kept
 SELECT_HINT = "Draw a lasso (or pick the box in the plot's toolbar) around points to see their faces."
 
 
@@ -72,6 +73,28 @@ def show(studio: Studio, source: str, uploads: dict, model: str, method: str, co
         return gr.update(value=None, visible=False), note, None, *cleared
     names = [str(c) for c in studio.artifact(model, source, uploads).arrays["class_names"]]
     return gr.update(value=figure(frame, color, names), visible=True), note, frame, *cleared
+
+
+def taken_down(frame: pd.DataFrame | None) -> tuple:
+    """The drawn map (and any selection on it) belonged to another choice or data: take it down rather than
+    mislead (its rows no longer match the artifact). Nothing drawn: nothing to do."""
+    if frame is None:
+        return UNTOUCHED
+    return (
+        gr.update(value=None, visible=False),
+        "Press **Show** to draw the map for this choice.",
+        None,
+        [],
+        "",
+        None,
+        "",
+    )
+
+
+def after_new_uploads(frame: pd.DataFrame | None, source: str) -> tuple:
+    """A new *Evaluate your data* replaced the uploaded artifacts: a map of the old upload is taken down, even when
+    the source stays on *your data* (the radio then fires no change of its own)."""
+    return taken_down(frame) if source == UPLOAD_SOURCE else UNTOUCHED
 
 
 def faces_selected(
@@ -133,17 +156,11 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
         # A new colouring reuses the cached map: redraw at once. Before the first Show there is nothing to redraw.
         return tuple(gr.skip() for _ in outputs) if f is None else show(studio, *args)
 
-    def on_other(f: pd.DataFrame | None) -> tuple:
-        # The drawn map (and any selection on it) belonged to the old choice: take it down rather than mislead.
-        if f is None:
-            return tuple(gr.skip() for _ in outputs)
-        hidden = gr.update(value=None, visible=False)
-        return hidden, "Press **Show** to draw the map for this choice.", None, [], "", None, ""
-
     show_button.click(on_show, inputs, outputs, api_name=False, concurrency_limit=2)
     color.change(on_color, [frame, *inputs], outputs, api_name=False, concurrency_limit=2, trigger_mode="always_last")
     for control in (source, model, method):
-        control.change(on_other, frame, outputs, api_name=False, show_progress="hidden")
+        control.change(taken_down, frame, outputs, api_name=False, show_progress="hidden")
+    uploads.change(after_new_uploads, [frame, source], outputs, api_name=False, show_progress="hidden")
 
     def on_select(f: pd.DataFrame | None, s: str, u: dict, m: str, evt: gr.SelectData) -> tuple:
         return faces_selected(studio, f, s, u, m, evt.index)

@@ -12,7 +12,7 @@ import pandas as pd
 import fer
 from demo.limits import EVALUATE_TIME_LIMIT_S, HEAVY, HEAVY_SLOTS, MAX_UPLOAD, request_budget
 from demo.messages import friendly, user_message
-from demo.studio import Studio
+from demo.studio import UPLOAD_SOURCE, Studio
 from demo.views import accuracy_text
 from fer.budget import BudgetExceeded
 from fer.data import DataError
@@ -59,6 +59,23 @@ def evaluate_upload(
     )
 
 
+def results(evaluated: tuple[dict, pd.DataFrame | None, str]) -> tuple[dict, dict, str]:
+    """``evaluate_upload``'s outputs with the table as one update: its rows, shown only when there are some (no
+    second event that sends the whole table back to the server just to show it)."""
+    uploads, table, note = evaluated
+    return uploads, gr.update(value=table, visible=table is not None and len(table) > 0), note
+
+
+def source_after_evaluation(studio: Studio, uploads: dict, current: str, model: str | None) -> str:
+    """Where an artifact tab's source goes after an evaluation: a tab already on *your data* stays there (it now
+    shows the new upload); any other opens on data it can show (``Studio.default_source``)."""
+    if current == UPLOAD_SOURCE and any(
+        studio.has_artifact(m, UPLOAD_SOURCE, uploads) for m in ([model] if model else fer.list_models())
+    ):
+        return UPLOAD_SOURCE
+    return studio.default_source(uploads, model)
+
+
 def _run_models(studio: Studio, faces: Any, out: Path, progress: gr.Progress) -> tuple[dict, list]:
     new, rows = {}, []
     for name in progress.tqdm(fer.list_models(), desc="Running the models"):
@@ -102,17 +119,19 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
     sources = shared.get("sources", [])
     radios, models = [s for s, _ in sources], [m for _, m in sources if m is not None]
 
-    def switch_sources(ups: dict, *chosen: str) -> list:
-        picks = iter(chosen)
-        return [studio.default_source(ups, next(picks) if m is not None else None) for _, m in sources]
+    def switch_sources(ups: dict, *values: str) -> list:
+        current, picks = iter(values[: len(radios)]), iter(values[len(radios) :])
+        return [
+            source_after_evaluation(studio, ups, next(current), next(picks) if m is not None else None)
+            for _, m in sources
+        ]
 
+    # A tab whose source stays on *your data* fires no change: the tabs clear their selections on the uploads'.
     run.click(
-        friendly(lambda z, u, sk, progress=gr.Progress(): evaluate_upload(studio, z, u, progress, sk)),
+        friendly(lambda z, u, sk, progress=gr.Progress(): results(evaluate_upload(studio, z, u, progress, sk))),
         [upload, shared["uploads"], skip],
         [shared["uploads"], table, note],
         api_name=False,
         concurrency_limit=HEAVY_SLOTS,
         concurrency_id=HEAVY,
-    ).then(
-        lambda t: gr.update(visible=t is not None and len(t) > 0), table, table, api_name=False, show_progress="hidden"
-    ).then(switch_sources, [shared["uploads"], *models], radios, api_name=False, show_progress="hidden")
+    ).then(switch_sources, [shared["uploads"], *radios, *models], radios, api_name=False, show_progress="hidden")

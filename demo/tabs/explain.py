@@ -36,18 +36,44 @@ def explain_face(
     alpha: float = 0.5,
 ) -> tuple[list, str]:
     """(map, caption) per CAM method for the chosen face, every map at the display size; and a note."""
+    maps, note = explain_maps(studio, state, face_index, model_name, layer, target, with_score_cam, progress)
+    return list(draw_maps(maps, colormap, alpha).values()), note
+
+
+def draw_maps(maps: dict | None, colormap: str = DEFAULT_COLORMAP, alpha: float = 0.5) -> dict[str, tuple]:
+    """Method -> (map drawn over the face at the display size, caption), from :func:`explain_maps`' raw maps."""
+    if not maps:
+        return {}
+    return {
+        method: (cam_display(maps["face"], cam, alpha=alpha, colormap=colormap), caption)
+        for method, (cam, caption) in maps["cams"].items()
+    }
+
+
+def explain_maps(
+    studio: Studio,
+    state: dict | None,
+    face_index: int,
+    model_name: str,
+    layer: str,
+    target: str,
+    with_score_cam: bool,
+    progress: gr.Progress = gr.Progress(),
+) -> tuple[dict | None, str]:
+    """The raw maps, kept so a new colour map or opacity redraws them without recomputing:
+    ``{"face": gray crop, "cams": {method: (map, caption)}}`` (None when there is none), and a note."""
     if not state or not state.get("faces"):
-        return [], "Analyze a photo first (Analyze tab); its selected face is explained here."
+        return None, "Analyze a photo first (Analyze tab); its selected face is explained here."
     face = state["faces"][min(face_index or 0, len(state["faces"]) - 1)].face
     loaded = studio.zoo.get(model_name)
     model, classes = loaded.model, loaded.class_names
     if target != TOP and target not in classes:
-        return [], f"{model.spec.display_name} has no class {target!r}."
+        return None, f"{model.spec.display_name} has no class {target!r}."
     x = face_tensor(face, model.spec.input).contiguous(memory_format=torch.channels_last)
     if with_score_cam and (refusal := studio.score_cam_refusal(model_name)):
-        return [], "⚠️ " + refusal
+        return None, "⚠️ " + refusal
     methods = [m for m in CAM_LABELS if with_score_cam or m != "scorecam"]
-    gallery = []
+    maps: dict[str, Any] = {"face": face.gray, "cams": {}}
     try:
         with request_budget(ANALYZE_TIME_LIMIT_S, "Explain"):
             for method in progress.tqdm(methods, desc="CAM methods"):
@@ -56,14 +82,31 @@ def explain_face(
                 )
                 score = float(road_score(model, x, result.cams, result.targets)[0])
                 caption = f"{CAM_LABELS[method]} · ROAD {score:+.3f} · explains '{classes[result.targets[0]]}'"
-                gallery.append((cam_display(face.gray, result.cams[0], alpha=alpha, colormap=colormap), caption))
+                maps["cams"][method] = (result.cams[0], caption)
     except (ValueError, AttributeError, BudgetExceeded) as exc:
-        return gallery, user_message(exc)
+        return maps, user_message(exc)
     note = "" if loaded.trained else "⚠️ Untrained weights: these maps explain a model that has learned nothing.\n\n"
-    return gallery, note + (
+    return maps, note + (
         "ROAD (higher is better): how much the class's confidence drops when the pixels the map ranks most "
         "relevant are removed, against removing the least relevant ones, with noisy linear imputation."
     )
+
+
+def panels(maps: dict | None, with_score_cam: bool, colormap: str, alpha: float) -> list[Any]:
+    """One update per method's panel after Explain: its map and caption, or empty (Score-CAM's shown when asked)."""
+    drawn = draw_maps(maps, colormap or DEFAULT_COLORMAP, float(alpha))
+    return [
+        gr.update(value=drawn[k][0], label=drawn[k][1], alt_text=drawn[k][1], visible=True)
+        if k in drawn
+        else gr.update(value=None, label=label, visible=with_score_cam or k != "scorecam")
+        for k, label in CAM_LABELS.items()
+    ]
+
+
+def redraw(maps: dict | None, colormap: str, alpha: float) -> list[Any]:
+    """The kept maps in a new colour map or opacity: nothing is recomputed, panels without a map are left alone."""
+    drawn = draw_maps(maps, colormap or DEFAULT_COLORMAP, float(alpha))
+    return [gr.update(value=drawn[k][0]) if k in drawn else gr.skip() for k in CAM_LABELS]
 
 
 def face_shown(state: dict | None, face_index: int | None) -> tuple[Any, str]:
@@ -88,18 +131,25 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
                 layer = gr.Textbox(value=fer.get_spec("resemotenet").cam_target_layer, label="Layer (module name)")
                 target = gr.Dropdown([TOP, *studio.class_names("resemotenet")], value=TOP, label="Class")
             with gr.Row():
-                colormap = gr.Dropdown(list(COLORMAPS), value=DEFAULT_COLORMAP, label="Colour map", min_width=120)
+                colormap = gr.Dropdown(
+                    list(COLORMAPS),
+                    value=DEFAULT_COLORMAP,
+                    label="Colour map",
+                    min_width=120,
+                    elem_id="explain-colormap",
+                )
                 alpha = gr.Slider(0, 1, value=0.5, step=0.05, label="Map opacity", min_width=160)
                 score_cam = gr.Checkbox(
                     label="Include Score-CAM (one forward pass per channel: slow on CPU)", value=False
                 )
     run = gr.Button("Explain", variant="primary")
+    kept = gr.State(None)  # this session's raw maps from the last Explain: the look controls redraw them
     note = gr.Markdown()
     # One fixed panel per method, wrapping onto new lines on narrow screens: nothing hides in an inner scroll.
-    panels = []
+    images = []
     with gr.Row(elem_id="explain-maps"):
         for key, label in CAM_LABELS.items():
-            panels.append(
+            images.append(
                 gr.Image(
                     label=label,
                     interactive=False,
@@ -123,22 +173,17 @@ def build(studio: Studio, shared: dict[str, Any]) -> None:
 
     @friendly
     def explain(s, i, m, lay, t, sc, cmap, a, progress=gr.Progress()):  # noqa: ANN001, ANN202, B008
-        gallery, text = explain_face(studio, s, i, m, lay, t, sc, progress, cmap or DEFAULT_COLORMAP, float(a))
-        maps = dict(zip([k for k in CAM_LABELS if sc or k != "scorecam"], gallery))
-        shown = [
-            gr.update(value=maps[k][0], label=maps[k][1], alt_text=maps[k][1], visible=True)
-            if k in maps
-            else gr.update(value=None, label=label, visible=sc or k != "scorecam")
-            for k, label in CAM_LABELS.items()
-        ]
-        return [*face_shown(s, i), text, *shown]
+        maps, text = explain_maps(studio, s, i, m, lay, t, sc, progress)
+        return [maps, *face_shown(s, i), text, *panels(maps, sc, cmap, a)]
 
     run.click(
         explain,
         [*picked, model, layer, target, score_cam, colormap, alpha],
-        [thumb, which, note, *panels],
+        [kept, thumb, which, note, *images],
         api_name=False,
         concurrency_limit=HEAVY_SLOTS,
         concurrency_id=HEAVY,
     )
+    for control in (colormap, alpha):  # only the drawing changes: no CAM or ROAD score is computed again
+        control.input(redraw, [kept, colormap, alpha], images, api_name=False)
     dataset_view.build(studio, shared)
