@@ -18,7 +18,7 @@ import numpy as np
 
 import fer
 from demo.limits import ANALYZE_TIME_LIMIT_S
-from fer.checkpoints import META_FILE, WEIGHTS_FILE, CheckpointError, inspect_checkpoint, read_meta
+from fer.checkpoints import META_FILE, CheckpointError, inspect_checkpoint, read_meta
 from fer.embeddings import EmbeddingCache, warm_up_umap
 from fer.evaluation import load_artifact
 from fer.evaluation.artifact import METRICS_FILE, PREDICTIONS_FILE
@@ -80,7 +80,6 @@ class Studio:
         self.embeddings = EmbeddingCache(max_items=64)
         self._stats: dict[str, dict[str, float]] = {}
         self._artifacts: dict[tuple, Artifact] = {}
-        self._checks: dict[str, tuple[tuple, CheckpointCheck]] = {}  # model -> (files' mtime and size, check)
         self._lock = threading.Lock()
         # Everything the studio writes (example photos, evaluation artifacts) lives in one private folder
         # (mode 0700, unpredictable name: nothing planted can redirect a write), removed with the studio.
@@ -104,22 +103,12 @@ class Studio:
     def checkpoint(self, name: str) -> CheckpointCheck:
         """``name``'s checkpoint as the loader would judge it (another model's is refused), without loading it.
 
-        The status line, the banner and the class names all ask this one check; it is redone only when the
-        checkpoint's files change, so building the page checks each model once."""
+        The status line, the banner and the class names all ask this one check (a small JSON file and the
+        weights' 8-byte header: cheap enough to redo, so a changed checkpoint is seen at once)."""
         where = locate(name, self.root)
         if not where.found:
             return CheckpointCheck(where, None, None)
         directory = Path(where.source)
-        try:
-            version = tuple(
-                (s.st_mtime_ns, s.st_size) for s in ((directory / f).stat() for f in (META_FILE, WEIGHTS_FILE))
-            )
-        except OSError:
-            version = None
-        with self._lock:
-            cached = self._checks.get(name)
-        if version is not None and cached is not None and cached[0] == (where.source, version):
-            return cached[1]
         problem = inspect_checkpoint(directory, model_name=name)
         names = None
         if problem is None:
@@ -127,11 +116,7 @@ class Studio:
                 names = read_meta(directory / META_FILE).get("class_names")
             except CheckpointError as exc:  # changed since it was inspected
                 problem = str(exc).split(": ", 1)[-1]
-        check = CheckpointCheck(where, problem, tuple(names) if names else None)
-        if version is not None:
-            with self._lock:
-                self._checks[name] = ((where.source, version), check)
-        return check
+        return CheckpointCheck(where, problem, tuple(names) if names else None)
 
     def checkpoint_status(self) -> str:
         """One line per model: trained checkpoint found, or untrained weights (checked without loading)."""

@@ -131,10 +131,7 @@ def test_the_studio_reads_class_names_only_from_metadata_the_loader_accepts(
     assert Studio(str(tmp_path / "bad")).class_names("resemotenet") == fer.FER2013_CLASSES
 
 
-def test_the_studio_judges_another_models_checkpoint_as_the_zoo_does(
-    resemotenet_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import demo.studio
+def test_the_studio_judges_another_models_checkpoint_as_the_zoo_does(resemotenet_dir: Path, tmp_path: Path) -> None:
     from demo.studio import Studio
 
     with tiny_model_registered():
@@ -144,18 +141,12 @@ def test_the_studio_judges_another_models_checkpoint_as_the_zoo_does(
         assert inspect_checkpoint(wrong, model_name="convcut") == "a tiny_cnn checkpoint, not convcut"
         shutil.copytree(resemotenet_dir, tmp_path / "root" / "resemotenet")
         studio = Studio(str(tmp_path / "root"))
-        calls = []
-        real = demo.studio.inspect_checkpoint
-        monkeypatch.setattr(demo.studio, "inspect_checkpoint", lambda *a, **k: calls.append(a) or real(*a, **k))
         assert studio.trained("convcut") is False
         line = next(x for x in studio.checkpoint_status().splitlines() if "Conv-cut" in x)
         assert "unusable checkpoint: a tiny_cnn checkpoint, not convcut" in line
         banner = studio.checkpoint_banner()
         assert "Conv-cut" in banner and "ResEmoteNet" not in banner
         assert studio.class_names("convcut") == fer.FER2013_CLASSES  # not the other model's eight
-        assert [Path(a[0]).name for a in calls].count(
-            "convcut"
-        ) == 1  # one check, shared by the status line, the banner and the class names
         with pytest.warns(UserWarning):
             assert studio.zoo.get("convcut").trained is False
         assert studio.trained("convcut") is False and studio.class_names("convcut") == fer.FER2013_CLASSES
