@@ -228,6 +228,7 @@ def test_evaluating_data_points_the_empty_tabs_at_it(page, tmp_path) -> None:  #
     # upload's matrix, whose cells would pair faces with the wrong rows.
     tab(page, "Confusion matrix")
     cells = page.locator("#confusion-table [role=gridcell]")  # rows of 8 cells, the class name first
+    cells.nth(8 * 7 - 1).wait_for()  # drawn again now that the tab shows: every row is there
     counts = [(i, cells.nth(i).inner_text().strip()) for i in range(cells.count()) if i % 8]
     cells.nth(next(i for i, t in counts if t.isdigit() and int(t) > 0)).click()
     page.locator("#cell-gallery img").first.wait_for()
